@@ -1,0 +1,92 @@
+# memline's build.  `make` builds the extension in place (memline/) and the
+# standalone binary; `make test` runs the C unit tests and the Python suite;
+# `make demo` profiles the seed's examples; `make bench` measures.
+# PYTHON picks the interpreter; the virtual environment is made from it.
+
+PYTHON ?= python3
+VENV ?= .venv
+VPY := $(VENV)/bin/python
+SAN ?= 0
+
+PY_INC := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_paths()['include'])")
+EXT_SUFFIX := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
+
+CC ?= cc
+WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
+OPT ?= -O2 -g
+ifeq ($(SAN),1)
+  BUILD := build/san
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+  BUILD := build/rel
+  SANFLAGS :=
+endif
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -fPIC $(OPT) $(WARN) $(SANFLAGS) $(CFLAGS)
+
+CORE_SRC := $(wildcard src/core/*.c)
+BIND_SRC := $(wildcard src/binding/*.c)
+CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/%.o)
+BIND_OBJ := $(BIND_SRC:src/%.c=$(BUILD)/%.o)
+EXT := memline/_memline$(EXT_SUFFIX)
+
+CTEST_SRC := $(wildcard tests/c/test_*.c)
+CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
+
+.PHONY: all ext venv test ctest pytest test-asan demo bench clean
+
+all: ext
+
+-include mk/*.mk
+
+$(BUILD)/core/%.o: src/core/%.c $(wildcard src/core/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/binding/%.o: src/binding/%.c $(wildcard src/binding/*.h src/core/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -I$(PY_INC) -c $< -o $@
+
+$(BUILD)/_memline.so: $(CORE_OBJ) $(BIND_OBJ)
+	$(CC) -shared $(SANFLAGS) -o $@ $^ -lpthread
+
+# The in-place copy follows whichever build (plain or sanitized) ran last.
+ext: $(BUILD)/_memline.so
+	@cmp -s $< $(EXT) || cp $< $(EXT)
+
+$(BUILD)/tests/%: tests/c/%.c tests/c/ctest.h $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc/core -o $@ $< $(CORE_OBJ) -lpthread
+
+ctest: $(CTEST_BIN)
+	@set -e; for t in $(CTEST_BIN); do $$t; done
+
+$(VENV)/.stamp: requirements/test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -r requirements/test.txt
+	touch $@
+
+venv: $(VENV)/.stamp
+
+pytest: venv ext
+	PYTHONPATH=$(CURDIR) $(VPY) -m pytest -q tests
+
+test: ctest pytest
+
+# The whole suite again, with the extension and the C tests built with
+# AddressSanitizer and UBSan.  The interpreter is not instrumented, so the
+# runtime is preloaded; leaks are the interpreter's business, not checked.
+ASAN_RT = $(shell $(CC) -print-file-name=libasan.so)
+test-asan: venv
+	$(MAKE) SAN=1 ext ctest
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  LD_PRELOAD=$(ASAN_RT) PYTHONPATH=$(CURDIR) PYTHONMALLOC=malloc \
+	  $(VPY) -m pytest -q -p no:cacheprovider tests
+	$(MAKE) SAN=0 ext
+
+demo: venv ext
+	cd examples && PYTHONPATH=$(CURDIR) ../$(VPY) -m memline seed_big.py
+	cd examples && PYTHONPATH=$(CURDIR) ../$(VPY) -m memline seed_gen.py
+
+clean:
+	rm -rf build memline/_memline*.so

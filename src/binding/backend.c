@@ -1,0 +1,48 @@
+/* backend: backend names. */
+#include "backend.h"
+
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int backend;
+} names[] = {
+    {"rss", ML_BACKEND_RSS},
+    {"psutil", ML_BACKEND_RSS},
+    {"posix", ML_BACKEND_RSS},
+    {"pss", ML_BACKEND_PSS},
+    {"psutil_pss", ML_BACKEND_PSS},
+    {"uss", ML_BACKEND_USS},
+    {"psutil_uss", ML_BACKEND_USS},
+};
+
+int backend_lookup(const char *name)
+{
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i].name, name) == 0)
+            return names[i].backend;
+    return -1;
+}
+
+const char *backend_name(int backend)
+{
+    switch (backend) {
+    case ML_BACKEND_PSS: return "pss";
+    case ML_BACKEND_USS: return "uss";
+    default: return "rss";
+    }
+}
+
+memsrc_kind backend_kind(int backend)
+{
+    switch (backend) {
+    case ML_BACKEND_PSS: return MEMSRC_PSS;
+    case ML_BACKEND_USS: return MEMSRC_USS;
+    default: return MEMSRC_RSS;
+    }
+}
+
+const char *backend_choices(void)
+{
+    return "rss, pss, uss (aliases: psutil, posix, psutil_pss, psutil_uss)";
+}

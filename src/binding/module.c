@@ -1,0 +1,131 @@
+/* module: the _memline extension.  It only converts types and raises:
+ * measuring is the engine's and the core's job. */
+#include "module.h"
+
+#include "backend.h"
+#include "compat.h"
+#include "engine.h"
+#include "profiler.h"
+#include "tracer.h"
+#include "wrapper.h"
+
+PyObject *ml_ProfileError;
+unsigned long ml_main_thread;
+
+int profiler_parse_backend(PyObject *arg, int *backend);
+
+static PyObject *partial_of(PyObject *callable, PyObject *kw)
+{
+    PyObject *functools = PyImport_ImportModule("functools");
+    if (!functools)
+        return NULL;
+    PyObject *partial = PyObject_GetAttrString(functools, "partial");
+    Py_DECREF(functools);
+    if (!partial)
+        return NULL;
+    PyObject *args = PyTuple_Pack(1, callable);
+    PyObject *r = args ? PyObject_Call(partial, args, kw) : NULL;
+    Py_XDECREF(args);
+    Py_DECREF(partial);
+    return r;
+}
+
+static PyObject *mod_profile(PyObject *module, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"func", "stream", "precision", "backend", NULL};
+    PyObject *func = Py_None, *stream = Py_None, *backend = Py_None;
+    int precision = 1, b;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOiO:profile", kwlist, &func, &stream,
+                                     &precision, &backend))
+        return NULL;
+    if (profiler_parse_backend(backend, &b) < 0)
+        return NULL;
+    if (func == Py_None) {
+        PyObject *self = PyObject_GetAttrString(module, "profile");
+        PyObject *opts = self ? Py_BuildValue("{sOsisO}", "stream", stream, "precision",
+                                              precision, "backend", backend)
+                              : NULL;
+        PyObject *r = opts ? partial_of(self, opts) : NULL;
+        Py_XDECREF(opts);
+        Py_XDECREF(self);
+        return r;
+    }
+    PyObject *pargs = Py_BuildValue("()");
+    PyObject *pkw = pargs ? Py_BuildValue("{sO}", "backend", backend) : NULL;
+    PyObject *prof = pkw ? PyObject_Call((PyObject *)&MLProfiler_Type, pargs, pkw) : NULL;
+    Py_XDECREF(pargs);
+    Py_XDECREF(pkw);
+    if (!prof)
+        return NULL;
+    PyObject *r = NULL;
+    int added = profiler_add((MLProfiler *)prof, func);
+    if (added == 0)
+        r = Py_NewRef(func);
+    else if (added > 0)
+        r = wrapper_new_like(func, (MLProfiler *)prof, 1, stream, precision);
+    Py_DECREF(prof);
+    return r;
+}
+
+static PyObject *mod_show_results(PyObject *module, PyObject *args, PyObject *kw)
+{
+    (void)module;
+    static char *kwlist[] = {"prof", "stream", "precision", NULL};
+    PyObject *prof, *stream = Py_None;
+    int precision = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|Oi:show_results", kwlist,
+                                     &MLProfiler_Type, &prof, &stream, &precision))
+        return NULL;
+    if (profiler_show((MLProfiler *)prof, stream, precision) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_choose_backend(PyObject *module, PyObject *args, PyObject *kw)
+{
+    (void)module;
+    static char *kwlist[] = {"new_backend", NULL};
+    PyObject *name = Py_None;
+    int b;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:choose_backend", kwlist, &name))
+        return NULL;
+    if (profiler_parse_backend(name, &b) < 0)
+        return NULL;
+    return PyUnicode_FromString(backend_name(b));
+}
+
+static PyMethodDef module_methods[] = {
+    {"profile", (PyCFunction)(void (*)(void))mod_profile, METH_VARARGS | METH_KEYWORDS,
+     "profile(func=None, stream=None, precision=1, backend='psutil')\n\n"
+     "Decorator: prints func's memory use line by line after each call."},
+    {"show_results", (PyCFunction)(void (*)(void))mod_show_results,
+     METH_VARARGS | METH_KEYWORDS,
+     "show_results(prof, stream=None, precision=1)\n\nWrites prof's line report."},
+    {"choose_backend", (PyCFunction)(void (*)(void))mod_choose_backend,
+     METH_VARARGS | METH_KEYWORDS,
+     "choose_backend(new_backend=None)\n\nThe canonical name of a memory backend."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "memline._memline",
+    "memline's engine: the C tracer, profiler objects and report writer.", -1,
+    module_methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__memline(void)
+{
+    PyObject *m = PyModule_Create(&module_def);
+    if (!m)
+        return NULL;
+    ml_main_thread = PyThread_get_thread_ident();
+    ml_ProfileError = PyErr_NewExceptionWithDoc(
+        "memline.ProfileError",
+        "profile() was given something without Python code to profile.",
+        PyExc_TypeError, NULL);
+    if (!ml_ProfileError || PyModule_AddObjectRef(m, "ProfileError", ml_ProfileError) < 0 ||
+        engine_init() < 0 || tracer_init(m) < 0 || profiler_init_type(m) < 0 ||
+        wrapper_init_type(m) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

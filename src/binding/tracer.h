@@ -1,0 +1,27 @@
+/* tracer: where the engine's events come from.
+ *
+ * One backend is compiled in.  tracer_legacy.c uses PyEval_SetProfile for
+ * call/return events and switches a PyEval_SetTrace line hook on only while
+ * the innermost frame is profiled, so unprofiled code gets no line events.
+ * A sys.monitoring backend (3.12+) would implement the same four calls. */
+#ifndef ML_TRACER_H
+#define ML_TRACER_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* Starts delivering call/return events in every thread of the interpreter,
+ * present and future.  Returns 0, or -1 with an exception set. */
+int tracer_start(void);
+
+/* Stops all events in every thread.  Cannot fail. */
+void tracer_stop(void);
+
+/* Turns line events on or off for the calling thread. */
+void tracer_lines(int on);
+
+/* The callable that threading.setprofile() gets, so new threads install the
+ * backend's hooks.  Borrowed; valid after tracer_init. */
+int tracer_init(PyObject *module);
+
+#endif

@@ -1,0 +1,164 @@
+/* tracer_legacy: events from PyEval_SetProfile and PyEval_SetTrace.
+ *
+ * The profile hook is on in every thread while anything is profiled; it sees
+ * calls and returns only.  The line hook (PyEval_SetTrace) is on in a thread
+ * only while its innermost frame is profiled, so unprofiled callees run with
+ * the cheaper profile hook alone: 3.11 computes line numbers and calls the
+ * hook on every line otherwise.  New threads get the profile hook through
+ * threading.setprofile(); threads that exist already get it directly. */
+#include "tracer.h"
+
+#include "compat.h"
+#include "engine.h"
+
+#include <frameobject.h>
+
+static PyObject *thread_hook; /* owned: the threading.setprofile() callable */
+
+static PyCodeObject *frame_code(PyFrameObject *frame)
+{
+#if PY_VERSION_HEX >= 0x03090000
+    return PyFrame_GetCode(frame);
+#else
+    Py_INCREF(frame->f_code);
+    return frame->f_code;
+#endif
+}
+
+/* Whether a call event starts the frame rather than resuming a generator. */
+static int fresh_call(PyFrameObject *frame, const ml_code *rec)
+{
+    if (!rec->genlike)
+        return 1;
+#if PY_VERSION_HEX >= 0x030B0000
+    return PyFrame_GetLasti(frame) <= rec->entry_lasti;
+#else
+    return frame->f_lasti < 0;
+#endif
+}
+
+static int on_profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    (void)obj;
+    (void)arg;
+    if (what == PyTrace_CALL) {
+        PyCodeObject *code = frame_code(frame);
+        ml_code *rec = engine_code(code);
+        Py_DECREF(code);
+        if (rec && rec->n > 0) {
+            int fresh = fresh_call(frame, rec);
+            engine_on_call(frame, rec, fresh, fresh ? 0 : PyFrame_GetLineNumber(frame));
+        } else {
+            engine_on_foreign_call();
+        }
+    } else if (what == PyTrace_RETURN) {
+        engine_on_return(frame);
+    }
+    return 0;
+}
+
+static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    (void)obj;
+    (void)arg;
+    if (what == PyTrace_LINE)
+        engine_on_line(frame, PyFrame_GetLineNumber(frame));
+    return 0;
+}
+
+void tracer_lines(int on)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    if (on) {
+        /* Leave a debugger's or coverage tool's line hook alone. */
+        if (ts->c_tracefunc == NULL)
+            PyEval_SetTrace(on_trace, NULL);
+    } else if (ts->c_tracefunc == on_trace) {
+        PyEval_SetTrace(NULL, NULL);
+    }
+}
+
+/* Called by threading in each new thread, as a Python-level profile function:
+ * it replaces itself with the C hook and hands over the event. */
+static PyObject *thread_hook_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    PyEval_SetProfile(on_profile, NULL);
+    if (nargs == 3 && PyFrame_Check(args[0]) && PyUnicode_Check(args[1]) &&
+        PyUnicode_CompareWithASCIIString(args[1], "call") == 0)
+        on_profile(NULL, (PyFrameObject *)args[0], PyTrace_CALL, NULL);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef thread_hook_def = {
+    "_thread_hook", (PyCFunction)(void (*)(void))thread_hook_call, METH_FASTCALL,
+    "Installs memline's profile hook in a new thread (used by threading.setprofile)."};
+
+int tracer_init(PyObject *module)
+{
+    thread_hook = PyCFunction_NewEx(&thread_hook_def, NULL, NULL);
+    if (!thread_hook)
+        return -1;
+    return PyModule_AddObjectRef(module, "_thread_hook", thread_hook);
+}
+
+static int set_threading_hook(PyObject *hook)
+{
+    PyObject *threading = PyImport_ImportModule("threading");
+    if (!threading)
+        return -1;
+    PyObject *r = PyObject_CallMethod(threading, "setprofile", "O", hook);
+    Py_DECREF(threading);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
+int tracer_start(void)
+{
+    if (set_threading_hook(thread_hook) < 0)
+        return -1;
+#if PY_VERSION_HEX >= 0x030C0000
+    PyEval_SetProfileAllThreads(on_profile, NULL);
+#else
+    PyInterpreterState *interp = PyThreadState_Get()->interp;
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
+         ts = PyThreadState_Next(ts)) {
+        if (_PyEval_SetProfile(ts, on_profile, NULL) < 0)
+            return -1;
+    }
+#endif
+    return 0;
+}
+
+void tracer_stop(void)
+{
+    PyObject *exc_type, *exc_value, *exc_tb;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    PyInterpreterState *interp = PyThreadState_Get()->interp;
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
+         ts = PyThreadState_Next(ts)) {
+#if PY_VERSION_HEX < 0x030C0000
+        if (ts->c_profilefunc == on_profile)
+            _PyEval_SetProfile(ts, NULL, NULL);
+        if (ts->c_tracefunc == on_trace)
+            _PyEval_SetTrace(ts, NULL, NULL);
+#endif
+    }
+#if PY_VERSION_HEX >= 0x030C0000
+    PyEval_SetProfileAllThreads(NULL, NULL);
+    if (PyThreadState_Get()->c_tracefunc == on_trace)
+        PyEval_SetTraceAllThreads(NULL, NULL);
+#endif
+    PyObject *threading = PyImport_ImportModule("threading");
+    if (threading) {
+        PyObject *current = PyObject_GetAttrString(threading, "_profile_hook");
+        if (current == thread_hook) {
+            PyObject *r = PyObject_CallMethod(threading, "setprofile", "O", Py_None);
+            Py_XDECREF(r);
+        }
+        Py_XDECREF(current);
+        Py_DECREF(threading);
+    }
+    PyErr_Clear();
+    PyErr_Restore(exc_type, exc_value, exc_tb);
+}

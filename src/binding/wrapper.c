@@ -1,0 +1,166 @@
+/* wrapper: the callable that @profile puts in place of a function. */
+#include "wrapper.h"
+
+#include "compat.h"
+
+/* Invariant: func is a plain Python function and prof has added it. */
+typedef struct MLWrapper {
+    PyObject_HEAD
+    PyObject *func;
+    MLProfiler *prof;
+    PyObject *stream; /* where decorator-mode reports go; NULL = stdout */
+    int report;       /* decorator mode: print after each outermost call */
+    int precision;
+    int depth;        /* calls of this wrapper in progress (recursion, threads) */
+    PyObject *dict;
+} MLWrapper;
+
+PyObject *wrapper_function(PyObject *o)
+{
+    return Py_TYPE(o) == &MLWrapper_Type ? ((MLWrapper *)o)->func : NULL;
+}
+
+/* Prints and clears the report, keeping any exception the call raised. */
+static int report_call(MLWrapper *self)
+{
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    int rc = profiler_show(self->prof, self->stream, self->precision);
+    profiler_clear(self->prof);
+    if (et) {
+        if (rc < 0)
+            PyErr_Clear(); /* the program's own exception matters more */
+        PyErr_Restore(et, ev, tb);
+    }
+    return rc;
+}
+
+static PyObject *wrapper_call(MLWrapper *self, PyObject *args, PyObject *kw)
+{
+    if (profiler_enable_by_count(self->prof) < 0)
+        return NULL;
+    self->depth++;
+    PyObject *r = PyObject_Call(self->func, args, kw);
+    self->depth--;
+    profiler_disable_by_count(self->prof);
+    if (self->report && self->depth == 0 && report_call(self) < 0) {
+        Py_XDECREF(r);
+        return NULL;
+    }
+    return r;
+}
+
+static PyObject *wrapper_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    (void)type;
+    if (!obj || obj == Py_None)
+        return Py_NewRef(self);
+    return PyMethod_New(self, obj);
+}
+
+static PyObject *wrapper_repr(MLWrapper *self)
+{
+    return PyUnicode_FromFormat("<memline-profiled %R>", self->func);
+}
+
+static int wrapper_traverse(MLWrapper *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->func);
+    Py_VISIT(self->prof);
+    Py_VISIT(self->stream);
+    Py_VISIT(self->dict);
+    return 0;
+}
+
+static int wrapper_clear(MLWrapper *self)
+{
+    Py_CLEAR(self->func);
+    Py_CLEAR(self->prof);
+    Py_CLEAR(self->stream);
+    Py_CLEAR(self->dict);
+    return 0;
+}
+
+static void wrapper_dealloc(MLWrapper *self)
+{
+    PyObject_GC_UnTrack(self);
+    wrapper_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyGetSetDef wrapper_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+PyTypeObject MLWrapper_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "memline.ProfiledFunction",
+    .tp_basicsize = sizeof(MLWrapper),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .tp_doc = "A function profiled line by line by memline.",
+    .tp_call = (ternaryfunc)wrapper_call,
+    .tp_descr_get = wrapper_get,
+    .tp_repr = (reprfunc)wrapper_repr,
+    .tp_traverse = (traverseproc)wrapper_traverse,
+    .tp_clear = (inquiry)wrapper_clear,
+    .tp_dealloc = (destructor)wrapper_dealloc,
+    .tp_getset = wrapper_getset,
+    .tp_dictoffset = offsetof(MLWrapper, dict),
+};
+
+PyObject *wrapper_new(PyObject *func, MLProfiler *prof, int report, PyObject *stream,
+                      int precision)
+{
+    MLWrapper *self = PyObject_GC_New(MLWrapper, &MLWrapper_Type);
+    if (!self)
+        return NULL;
+    self->func = Py_NewRef(func);
+    self->prof = (MLProfiler *)Py_NewRef((PyObject *)prof);
+    self->stream = stream && stream != Py_None ? Py_NewRef(stream) : NULL;
+    self->report = report;
+    self->precision = precision;
+    self->depth = 0;
+    self->dict = NULL;
+    PyObject_GC_Track(self);
+    /* functools.update_wrapper gives exactly the attributes users expect:
+     * __module__, __name__, __qualname__, __doc__, __dict__, __wrapped__. */
+    PyObject *functools = PyImport_ImportModule("functools");
+    PyObject *r = functools ? PyObject_CallMethod(functools, "update_wrapper", "OO",
+                                                  (PyObject *)self, func)
+                            : NULL;
+    Py_XDECREF(functools);
+    if (!r) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    Py_DECREF(r);
+    return (PyObject *)self;
+}
+
+PyObject *wrapper_new_like(PyObject *orig, MLProfiler *prof, int report, PyObject *stream,
+                           int precision)
+{
+    PyObject *func = profiler_unwrap(orig);
+    if (!func)
+        return NULL;
+    PyObject *w = wrapper_new(func, prof, report, stream, precision);
+    Py_DECREF(func);
+    if (!w)
+        return NULL;
+    PyTypeObject *kind = NULL;
+    if (PyObject_TypeCheck(orig, &PyClassMethod_Type))
+        kind = &PyClassMethod_Type;
+    else if (PyObject_TypeCheck(orig, &PyStaticMethod_Type))
+        kind = &PyStaticMethod_Type;
+    if (!kind)
+        return w;
+    PyObject *r = PyObject_CallOneArg((PyObject *)kind, w);
+    Py_DECREF(w);
+    return r;
+}
+
+int wrapper_init_type(PyObject *module)
+{
+    (void)module;
+    return PyType_Ready(&MLWrapper_Type);
+}

@@ -1,0 +1,101 @@
+/* linetab: storage of the per-line statistics. */
+#include "linetab.h"
+
+#include "mlalloc.h"
+#include "mlerr.h"
+
+#include <string.h>
+
+/* Invariant: funcs[0..n) are owned, n <= cap. */
+struct linetab {
+    linefunc **funcs;
+    size_t n, cap;
+};
+
+linetab *linetab_new(void)
+{
+    return ml_calloc(1, sizeof(linetab));
+}
+
+static void linefunc_free(linefunc *fn)
+{
+    if (!fn)
+        return;
+    ml_free(fn->filename);
+    ml_free(fn->name);
+    ml_free(fn->rows);
+    ml_free(fn);
+}
+
+void linetab_free(linetab *tab)
+{
+    if (!tab)
+        return;
+    for (size_t i = 0; i < tab->n; i++)
+        linefunc_free(tab->funcs[i]);
+    ml_free(tab->funcs);
+    ml_free(tab);
+}
+
+int linetab_add(linetab *tab, const char *filename, const char *name,
+                int first, int nlines, linefunc **out)
+{
+    *out = NULL;
+    if (first < 1 || nlines < 1)
+        return ML_EINVAL;
+    if (tab->n == tab->cap) {
+        size_t cap = tab->cap ? tab->cap * 2 : 8;
+        linefunc **funcs = ml_realloc(tab->funcs, cap * sizeof *funcs);
+        if (!funcs)
+            return ML_ENOMEM;
+        tab->funcs = funcs;
+        tab->cap = cap;
+    }
+    linefunc *fn = ml_calloc(1, sizeof *fn);
+    if (!fn)
+        return ML_ENOMEM;
+    fn->filename = ml_strdup(filename);
+    fn->name = ml_strdup(name);
+    fn->rows = ml_calloc((size_t)nlines, sizeof *fn->rows);
+    if (!fn->filename || !fn->name || !fn->rows) {
+        linefunc_free(fn);
+        return ML_ENOMEM;
+    }
+    fn->first = first;
+    fn->nlines = nlines;
+    tab->funcs[tab->n++] = fn;
+    *out = fn;
+    return ML_OK;
+}
+
+size_t linetab_count(const linetab *tab)
+{
+    return tab->n;
+}
+
+linefunc *linetab_get(const linetab *tab, size_t i)
+{
+    return i < tab->n ? tab->funcs[i] : NULL;
+}
+
+linestat *linefunc_row(linefunc *fn, int line)
+{
+    if (line < fn->first)
+        return NULL;
+    int idx = line - fn->first;
+    if (idx >= fn->nlines) {
+        linestat *rows = ml_realloc(fn->rows, (size_t)(idx + 1) * sizeof *rows);
+        if (!rows)
+            return NULL;
+        memset(rows + fn->nlines, 0, (size_t)(idx + 1 - fn->nlines) * sizeof *rows);
+        fn->rows = rows;
+        fn->nlines = idx + 1;
+    }
+    return &fn->rows[idx];
+}
+
+void linetab_reset(linetab *tab)
+{
+    for (size_t i = 0; i < tab->n; i++)
+        memset(tab->funcs[i]->rows, 0, (size_t)tab->funcs[i]->nlines * sizeof(linestat));
+}

@@ -1,0 +1,96 @@
+/* report: formatting of the line report. */
+#include "report.h"
+
+#include "mlerr.h"
+
+#include <string.h>
+
+#define MIB 1048576.0
+
+static int clamp_precision(int p)
+{
+    return p < 0 ? 0 : p > REPORT_MAX_PRECISION ? REPORT_MAX_PRECISION : p;
+}
+
+int report_filename(sbuf *out, const char *filename)
+{
+    return sbuf_printf(out, "Filename: %s\n\n", filename);
+}
+
+int report_header(sbuf *out, const report_fmt *fmt)
+{
+    int rc = sbuf_printf(out, "%6s %12s %12s  %10s", "Line #", "Mem usage", "Increment",
+                         "Occurrences");
+    /* "Occurrences" overflows its field by one; the first extra header takes
+     * that character back so the extra columns line up with their values. */
+    if (rc == ML_OK && (fmt->columns & REPORT_COL_HEAP))
+        rc = sbuf_printf(out, " %11s %12s", "Heap incr", "Heap peak");
+    if (rc == ML_OK)
+        rc = sbuf_puts(out, "   Line Contents\n");
+    return rc;
+}
+
+int report_rule(sbuf *out, const report_fmt *fmt)
+{
+    sbuf hdr = SBUF_INIT;
+    int rc = report_header(&hdr, fmt);
+    if (rc == ML_OK)
+        rc = sbuf_pad(out, '=', hdr.len - 1);
+    if (rc == ML_OK)
+        rc = sbuf_puts(out, "\n");
+    sbuf_release(&hdr);
+    return rc;
+}
+
+int report_mib(sbuf *out, int64_t bytes, int precision)
+{
+    int p = clamp_precision(precision);
+    return sbuf_printf(out, "%*.*f MiB", p + 4, p, (double)bytes / MIB);
+}
+
+/* A value cell right-aligned in width 12, as '{:>12}' would place it. */
+static int mib_cell(sbuf *out, int64_t bytes, int precision)
+{
+    sbuf cell = SBUF_INIT;
+    int rc = report_mib(&cell, bytes, precision);
+    if (rc == ML_OK)
+        rc = sbuf_printf(out, "%12s", sbuf_str(&cell));
+    sbuf_release(&cell);
+    return rc;
+}
+
+int report_row(sbuf *out, const report_fmt *fmt, int lineno, const linestat *s,
+               const char *src, size_t srclen)
+{
+    int heap = (fmt->columns & REPORT_COL_HEAP) != 0;
+    int rc = sbuf_printf(out, "%6d ", lineno);
+    if (rc != ML_OK)
+        return rc;
+    if (s && s->seen) {
+        rc = mib_cell(out, s->mem_max, fmt->precision);
+        if (rc == ML_OK)
+            rc = sbuf_puts(out, " ");
+        if (rc == ML_OK)
+            rc = mib_cell(out, s->mem_incr, fmt->precision);
+        if (rc == ML_OK)
+            rc = sbuf_printf(out, "  %10llu", (unsigned long long)s->occurrences);
+        if (rc == ML_OK && heap) {
+            rc = sbuf_puts(out, " ");
+            if (rc == ML_OK)
+                rc = mib_cell(out, s->heap_incr, fmt->precision);
+            if (rc == ML_OK)
+                rc = sbuf_puts(out, " ");
+            if (rc == ML_OK)
+                rc = mib_cell(out, s->heap_peak, fmt->precision);
+        }
+    } else {
+        rc = sbuf_pad(out, ' ', 12 + 1 + 12 + 2 + 10 + (heap ? 26 : 0));
+    }
+    if (rc == ML_OK)
+        rc = sbuf_puts(out, "   ");
+    if (rc == ML_OK)
+        rc = sbuf_append(out, src, srclen);
+    if (rc == ML_OK && (srclen == 0 || src[srclen - 1] != '\n'))
+        rc = sbuf_puts(out, "\n");
+    return rc;
+}
