@@ -1,0 +1,212 @@
+"""The memline command: ``python -m memline [options] program [args]``.
+
+It parses the command line and dispatches: a timeline verb (run, attach,
+plot, peak, list, rm, clean) goes to the C timeline tool; anything else is a
+program to run with ``profile`` in its builtins and the line report printed
+at exit.  Exit status: the program's own, or 2 for memline's usage errors.
+"""
+
+import argparse
+import builtins
+import os
+import sys
+import threading
+import traceback
+import types
+
+TIMELINE_VERBS = ("run", "attach", "plot", "peak", "list", "rm", "clean")
+USAGE_ERROR = 2
+
+
+class _UsageError(Exception):
+    """A problem with what the user asked memline to do, not with the program."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _UsageError(message + " (see --help)")
+
+
+def _parser():
+    p = _Parser(
+        prog="python -m memline",
+        usage="%(prog)s [options] (program.py | -m module | module) [args ...]",
+        description="Run a Python program and report the memory use of its "
+        "@profile functions line by line, as memory_profiler does. "
+        "Timeline verbs: " + ", ".join(TIMELINE_VERBS) + " (memline VERB --help).",
+    )
+    p.add_argument("--precision", type=int, default=3, metavar="N",
+                   help="digits after the point in the report (default 3)")
+    p.add_argument("-o", "--outfile", metavar="FILE",
+                   help="append the report to FILE instead of printing it")
+    p.add_argument("--backend", default="rss", metavar="B",
+                   help="memory measure: rss (default), pss, uss; memory_profiler's "
+                        "psutil, psutil_pss, psutil_uss and posix are aliases")
+    p.add_argument("--pdb-mmem", type=float, metavar="MAXMEM", dest="max_mem",
+                   help="enter pdb when memory reaches MAXMEM MiB inside profiled code")
+    p.add_argument("--include-children", action="store_true",
+                   help="add the memory of child processes")
+    p.add_argument("-m", dest="module", metavar="MODULE",
+                   help="run MODULE as a module, as python -m does")
+    p.add_argument("--version", action="version", version=_version())
+    p.add_argument("program", nargs=argparse.REMAINDER,
+                   help="the program (a .py file or a module name) and its arguments")
+    return p
+
+
+def _version():
+    from memline import __version__
+    return "memline " + __version__
+
+
+def _exit_status(code):
+    """The status Python gives a SystemExit carrying code."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _user_traceback(exc):
+    """exc's traceback without memline's own frames at its head."""
+    tb = exc.__traceback__
+    here = os.path.abspath(__file__)
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) == here:
+        tb = tb.tb_next
+    return tb
+
+
+def _new_main(**attrs):
+    """A fresh __main__ module for the program, installed in sys.modules so
+    that pickling and multiprocessing find the program's own globals."""
+    main = types.ModuleType("__main__")
+    main.__dict__.update(__builtins__=builtins, __cached__=None, **attrs)
+    sys.modules["__main__"] = main
+    return main
+
+
+def _prepare_script(path, args):
+    """(code, globals) for a script, with sys set up as python itself does."""
+    import importlib.machinery
+    abspath = os.path.abspath(path)
+    try:
+        with open(abspath, "rb") as f:
+            source = f.read()
+    except OSError as e:
+        raise _UsageError("cannot open program %r: %s" % (path, e.strerror)) from None
+    sys.argv[:] = [path] + args
+    sys.path[0] = os.path.dirname(abspath)
+    main = _new_main(
+        __file__=abspath,
+        __loader__=importlib.machinery.SourceFileLoader("__main__", abspath),
+        __spec__=None, __package__=None)
+    return lambda: exec(compile(source, abspath, "exec"), main.__dict__)
+
+
+def _prepare_module(name, args):
+    import runpy
+    sys.path[0] = os.getcwd()
+    try:
+        _, spec, code = runpy._get_module_details(name)
+    except ImportError as e:
+        raise _UsageError("cannot run module %r: %s" % (name, e)) from None
+    sys.argv[:] = [spec.origin or name] + args
+    main = _new_main(__file__=spec.origin, __loader__=spec.loader, __spec__=spec,
+                     __package__=spec.parent)
+    return lambda: exec(code, main.__dict__)
+
+
+def _join_threads():
+    """Waits for the program's non-daemon threads, as interpreter exit does,
+    so their lines are in the report."""
+    for t in threading.enumerate():
+        if t is not threading.main_thread() and not t.daemon:
+            t.join()
+
+
+def _run_program(run):
+    """Runs the program; returns its exit status.  Its exceptions print as
+    Python prints them, without memline's frames."""
+    from memline import ProfileError
+    try:
+        run()
+        _join_threads()
+        return 0
+    except SystemExit as e:
+        return _exit_status(e.code)
+    except ProfileError as e:
+        tb = traceback.extract_tb(_user_traceback(e))
+        where = " (%s, line %d)" % (tb[-1].filename, tb[-1].lineno) if tb else ""
+        print("memline: error: %s%s" % (e, where), file=sys.stderr)
+        return USAGE_ERROR
+    except BaseException as e:
+        traceback.print_exception(type(e), e, _user_traceback(e))
+        return 130 if isinstance(e, KeyboardInterrupt) else 1
+
+
+def _profile_program(opts):
+    from memline import LineProfiler, show_results
+    if not 0 <= opts.precision <= 12:
+        raise _UsageError("--precision must be between 0 and 12")
+    if opts.max_mem is not None and not opts.max_mem > 0:
+        raise _UsageError("--pdb-mmem must be a positive number of MiB")
+    try:
+        prof = LineProfiler(include_children=opts.include_children,
+                            backend=opts.backend, max_mem=opts.max_mem)
+    except ValueError as e:
+        raise _UsageError(str(e)) from None
+
+    if opts.module:
+        run = _prepare_module(opts.module, opts.program)
+    elif not opts.program:
+        raise _UsageError("no program given (see --help)")
+    elif opts.program[0].endswith(".py"):
+        run = _prepare_script(opts.program[0], opts.program[1:])
+    else:
+        run = _prepare_module(opts.program[0], opts.program[1:])
+
+    out = None
+    if opts.outfile:
+        try:
+            # Append, as memory_profiler does: never overwrite what is there.
+            out = open(opts.outfile, "a", encoding="utf-8")
+        except OSError as e:
+            raise _UsageError("cannot write the report to %r: %s"
+                              % (opts.outfile, e.strerror)) from None
+
+    builtins.profile = prof
+    status = _run_program(run)
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        show_results(prof, stream=out if out else sys.stdout, precision=opts.precision)
+    finally:
+        if out:
+            out.close()
+    return status
+
+
+def _timeline(argv):
+    from memline import _memline
+    if not hasattr(_memline, "_mprof_main"):
+        raise _UsageError("the timeline verbs are not built into this memline")
+    return _memline._mprof_main(["memline"] + list(argv))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if argv and argv[0] in TIMELINE_VERBS:
+            return _timeline(argv)
+        return _profile_program(_parser().parse_args(argv))
+    except _UsageError as e:
+        print("memline: error: %s" % e, file=sys.stderr)
+        return USAGE_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
