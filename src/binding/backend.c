@@ -14,6 +14,8 @@ static const struct {
     {"psutil_pss", ML_BACKEND_PSS},
     {"uss", ML_BACKEND_USS},
     {"psutil_uss", ML_BACKEND_USS},
+    {"heap", ML_BACKEND_HEAP},
+    {"tracemalloc", ML_BACKEND_HEAP},
 };
 
 int backend_lookup(const char *name)
@@ -29,6 +31,7 @@ const char *backend_name(int backend)
     switch (backend) {
     case ML_BACKEND_PSS: return "pss";
     case ML_BACKEND_USS: return "uss";
+    case ML_BACKEND_HEAP: return "heap";
     default: return "rss";
     }
 }
@@ -44,5 +47,6 @@ memsrc_kind backend_kind(int backend)
 
 const char *backend_choices(void)
 {
-    return "rss, pss, uss (aliases: psutil, posix, psutil_pss, psutil_uss)";
+    return "rss, pss, uss, heap (aliases: psutil, posix, psutil_pss, psutil_uss, "
+           "tracemalloc)";
 }

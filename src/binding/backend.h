@@ -8,6 +8,7 @@ enum {
     ML_BACKEND_RSS = 0,
     ML_BACKEND_PSS,
     ML_BACKEND_USS,
+    ML_BACKEND_HEAP, /* the Python heap, from memline's allocator hooks */
     ML_BACKEND_COUNT
 };
 

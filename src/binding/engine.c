@@ -9,6 +9,7 @@
 
 #include "../core/mlalloc.h"
 #include "../core/mlerr.h"
+#include "heaphook.h"
 #include "profiler.h"
 #include "tracer.h"
 
@@ -56,16 +57,8 @@ typedef struct ml_thread {
     ml_frame *stack;
 } ml_thread;
 
-/* Per-thread Python-heap counters, written by the allocator hooks.  cur is
- * the net bytes this thread allocated; max the highest cur since the engine
- * last looked.  Zero while no hooks are installed. */
-typedef struct ml_heap_tls {
-    int64_t cur;
-    int64_t max;
-} ml_heap_tls;
-
 static __thread ml_thread *tl_thread __attribute__((tls_model("initial-exec")));
-__thread ml_heap_tls ml_heap __attribute__((tls_model("initial-exec")));
+__thread ml_heap_tls ml_heap;
 
 static pthread_key_t thread_key;
 static Py_ssize_t extra_index = -1;
@@ -199,7 +192,8 @@ int engine_acquire(void)
     if (engine_refs++ > 0)
         return 0;
     engine_gen++;
-    if (tracer_start() < 0) {
+    if (heaphook_install() < 0 || tracer_start() < 0) {
+        heaphook_remove();
         engine_refs--;
         return -1;
     }
@@ -211,11 +205,14 @@ void engine_release(void)
     if (engine_refs <= 0 || --engine_refs > 0)
         return;
     tracer_stop();
+    heaphook_remove();
     engine_gen++;
 }
 
 int64_t engine_read(const ml_probe *probe)
 {
+    if (probe->heap)
+        return ml_heap.cur;
     int k = probe->kind;
     if (!sources[k] && memsrc_open(&sources[k], 0, probe->kind) != ML_OK)
         return last_good[k];

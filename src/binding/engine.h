@@ -38,8 +38,20 @@ typedef struct ml_code {
 /* Settings an engine-level reading needs, taken from the profiler. */
 typedef struct ml_probe {
     memsrc_kind kind;
-    int children;
+    int children; /* add the memory of child processes */
+    int heap;     /* read the thread's heap counter instead of the OS */
 } ml_probe;
+
+/* Per-thread Python-heap counters, written by the allocator hooks
+ * (heaphook.c) and read by the engine at events.  cur is the net bytes the
+ * thread allocated while hooks were in; max is the highest cur since the
+ * engine last looked.  Plain thread-local integers: no locks, no atomics. */
+typedef struct ml_heap_tls {
+    int64_t cur;
+    int64_t max;
+} ml_heap_tls;
+
+extern __thread ml_heap_tls ml_heap __attribute__((tls_model("initial-exec")));
 
 /* Sets up the co_extra slot and the memory sources.  Returns 0, or -1 with a
  * Python exception set.  Called once, from module init. */

@@ -5,6 +5,7 @@
 #include "../core/report.h"
 #include "../core/sbuf.h"
 #include "compat.h"
+#include "heaphook.h"
 #include "module.h"
 #include "wrapper.h"
 
@@ -259,7 +260,7 @@ int profiler_show(MLProfiler *prof, PyObject *stream, int precision)
     Py_INCREF(stream);
     int rc = -1;
     sbuf b = SBUF_INIT;
-    report_fmt fmt = {precision, 0};
+    report_fmt fmt = {precision, heaphook_unavailable() ? 0u : REPORT_COL_HEAP};
     PyObject *linecache = PyImport_ImportModule("linecache");
     if (!linecache)
         goto done;
@@ -367,7 +368,13 @@ static int prof_init(MLProfiler *self, PyObject *args, PyObject *kw)
         return -1;
     if (profiler_parse_backend(backend, &self->backend) < 0)
         return -1;
+    if (self->backend == ML_BACKEND_HEAP && heaphook_unavailable()) {
+        PyErr_Format(PyExc_ValueError, "the heap backend cannot work here: %s",
+                     heaphook_unavailable());
+        return -1;
+    }
     self->probe.kind = backend_kind(self->backend);
+    self->probe.heap = self->backend == ML_BACKEND_HEAP;
     self->probe.children = children;
     self->max_mem = 0;
     if (max_mem != Py_None) {

@@ -1,0 +1,46 @@
+/* heaphook: exact Python-heap accounting through PyMem_SetAllocator.
+ *
+ * Hooks on the RAW, MEM and OBJ domains (and pymalloc's arena allocator)
+ * chain to the allocators they replace and add each block's size to the
+ * calling thread's counter (engine.h: ml_heap).  Sizes:
+ *   - blocks of 512 bytes or less, which pymalloc serves from its pools,
+ *     count as their size class (the request rounded up to 16 bytes), read
+ *     from the pool header once pymalloc has shown it owned the block;
+ *   - larger blocks count as the size requested, kept in a pointer table;
+ *     a free of a large block allocated before the hooks went in subtracts
+ *     its real size, malloc_usable_size().
+ * So a block allocated before profiling began and freed during it counts as
+ * a decrease, and counts never go through a guessed size.
+ *
+ * The RAW domain runs without the GIL: the hooks touch only thread-local
+ * state, except the pointer table, which has its own lock.  They never call
+ * Python and never allocate through the allocators they hook. */
+#ifndef ML_HEAPHOOK_H
+#define ML_HEAPHOOK_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* Works out whether this interpreter's allocators can be accounted (plain
+ * pymalloc or malloc; not debug hooks, not a foreign allocator).  Returns 0,
+ * or -1 with an exception set.  Called once, from module init. */
+int heaphook_init(void);
+
+/* NULL when accounting works here, else a sentence saying why not. */
+const char *heaphook_unavailable(void);
+
+/* Installs the hooks; a no-op when they are in, or when unavailable.
+ * Returns 0, or -1 with MemoryError set. */
+int heaphook_install(void);
+
+/* Restores the saved allocators, when ours are still the current ones.
+ * Cannot fail. */
+void heaphook_remove(void);
+
+/* Whether the hooks are in. */
+int heaphook_active(void);
+
+/* Bytes of memline's own bookkeeping (the pointer table). */
+size_t heaphook_footprint(void);
+
+#endif
