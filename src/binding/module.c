@@ -95,7 +95,47 @@ static PyObject *mod_choose_backend(PyObject *module, PyObject *args, PyObject *
     return PyUnicode_FromString(backend_name(b));
 }
 
+/* For tests: the current allocator functions of each domain, as integers,
+ * so a test can check that profiling put the original ones back. */
+static PyObject *mod_allocator_state(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    PyMemAllocatorEx raw, mem, obj;
+    PyObjectArenaAllocator arena;
+    PyMem_GetAllocator(PYMEM_DOMAIN_RAW, &raw);
+    PyMem_GetAllocator(PYMEM_DOMAIN_MEM, &mem);
+    PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &obj);
+    PyObject_GetArenaAllocator(&arena);
+#define ML_FN(f) PyLong_FromVoidPtr((void *)(uintptr_t)(f))
+    return Py_BuildValue("{s(NNNNN)s(NNNNN)s(NNNNN)s(NNN)}",
+        "raw", ML_FN(raw.malloc), ML_FN(raw.calloc), ML_FN(raw.realloc), ML_FN(raw.free),
+        PyLong_FromVoidPtr(raw.ctx),
+        "mem", ML_FN(mem.malloc), ML_FN(mem.calloc), ML_FN(mem.realloc), ML_FN(mem.free),
+        PyLong_FromVoidPtr(mem.ctx),
+        "obj", ML_FN(obj.malloc), ML_FN(obj.calloc), ML_FN(obj.realloc), ML_FN(obj.free),
+        PyLong_FromVoidPtr(obj.ctx),
+        "arena", ML_FN(arena.alloc), ML_FN(arena.free), PyLong_FromVoidPtr(arena.ctx));
+#undef ML_FN
+}
+
+/* Whether heap accounting works here, and its state. */
+static PyObject *mod_heap_info(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    const char *why = heaphook_unavailable();
+    return Py_BuildValue("{sOsssOsn}", "available", why ? Py_False : Py_True,
+                         "unavailable_reason", why ? why : "",
+                         "active", heaphook_active() ? Py_True : Py_False,
+                         "footprint", (Py_ssize_t)heaphook_footprint());
+}
+
 static PyMethodDef module_methods[] = {
+    {"_allocator_state", mod_allocator_state, METH_NOARGS,
+     "The allocator functions currently installed, per domain (for tests)."},
+    {"_heap_info", mod_heap_info, METH_NOARGS,
+     "Whether heap accounting is available and active."},
     {"profile", (PyCFunction)(void (*)(void))mod_profile, METH_VARARGS | METH_KEYWORDS,
      "profile(func=None, stream=None, precision=1, backend='psutil')\n\n"
      "Decorator: prints func's memory use line by line after each call."},

@@ -12,6 +12,10 @@ typedef struct MLWrapper {
     int report;       /* decorator mode: print after each outermost call */
     int precision;
     int depth;        /* calls of this wrapper in progress (recursion, threads) */
+    int genlike;      /* func makes generators, coroutines or async generators */
+    int live;         /* such objects made and not yet collected */
+    PyObject *refs;   /* set of the weakrefs watching them */
+    PyObject *on_done;/* the weakref callback, bound to this wrapper */
     PyObject *dict;
 } MLWrapper;
 
@@ -35,6 +39,39 @@ static int report_call(MLWrapper *self)
     return rc;
 }
 
+/* A generator (or coroutine, async generator) keeps its profiler on from
+ * its creation until it is collected, so every resumption is traced, in
+ * whatever thread; its collection ends the "call" for the report. */
+static int watch(MLWrapper *self, PyObject *gen)
+{
+    PyObject *ref = PyWeakref_NewRef(gen, self->on_done);
+    if (!ref)
+        return -1;
+    int rc = PySet_Add(self->refs, ref);
+    Py_DECREF(ref);
+    if (rc < 0 || profiler_enable_by_count(self->prof) < 0) {
+        if (rc == 0)
+            PySet_Discard(self->refs, ref);
+        return -1;
+    }
+    self->live++;
+    return 0;
+}
+
+static PyObject *gen_done(PyObject *wself, PyObject *ref)
+{
+    MLWrapper *self = (MLWrapper *)wself;
+    if (PySet_Discard(self->refs, ref) != 1)
+        Py_RETURN_NONE;
+    self->live--;
+    profiler_disable_by_count(self->prof);
+    if (self->report && self->depth == 0 && self->live == 0 && report_call(self) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef gen_done_def = {"_generator_done", gen_done, METH_O, NULL};
+
 static PyObject *wrapper_call(MLWrapper *self, PyObject *args, PyObject *kw)
 {
     if (profiler_enable_by_count(self->prof) < 0)
@@ -42,8 +79,10 @@ static PyObject *wrapper_call(MLWrapper *self, PyObject *args, PyObject *kw)
     self->depth++;
     PyObject *r = PyObject_Call(self->func, args, kw);
     self->depth--;
+    if (r && self->genlike && watch(self, r) < 0)
+        Py_CLEAR(r);
     profiler_disable_by_count(self->prof);
-    if (self->report && self->depth == 0 && report_call(self) < 0) {
+    if (self->report && self->depth == 0 && self->live == 0 && report_call(self) < 0) {
         Py_XDECREF(r);
         return NULL;
     }
@@ -68,6 +107,8 @@ static int wrapper_traverse(MLWrapper *self, visitproc visit, void *arg)
     Py_VISIT(self->func);
     Py_VISIT(self->prof);
     Py_VISIT(self->stream);
+    Py_VISIT(self->refs);
+    Py_VISIT(self->on_done);
     Py_VISIT(self->dict);
     return 0;
 }
@@ -77,6 +118,8 @@ static int wrapper_clear(MLWrapper *self)
     Py_CLEAR(self->func);
     Py_CLEAR(self->prof);
     Py_CLEAR(self->stream);
+    Py_CLEAR(self->refs);
+    Py_CLEAR(self->on_done);
     Py_CLEAR(self->dict);
     return 0;
 }
@@ -108,6 +151,27 @@ PyTypeObject MLWrapper_Type = {
     .tp_dictoffset = offsetof(MLWrapper, dict),
 };
 
+/* Makes inspect and asyncio see the wrapper of an async def as a coroutine
+ * function, as they see the function itself. */
+static int mark_coroutine(PyObject *self, PyObject *func)
+{
+    if (!(((PyCodeObject *)PyFunction_GET_CODE(func))->co_flags & CO_COROUTINE))
+        return 0;
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *mod = PyImport_ImportModule("inspect");
+    PyObject *r = mod ? PyObject_CallMethod(mod, "markcoroutinefunction", "O", self) : NULL;
+#else
+    PyObject *mod = PyImport_ImportModule("asyncio.coroutines");
+    PyObject *marker = mod ? PyObject_GetAttrString(mod, "_is_coroutine") : NULL;
+    PyObject *r = marker && PyObject_SetAttrString(self, "_is_coroutine", marker) == 0
+                      ? Py_NewRef(Py_None) : NULL;
+    Py_XDECREF(marker);
+#endif
+    Py_XDECREF(mod);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
 PyObject *wrapper_new(PyObject *func, MLProfiler *prof, int report, PyObject *stream,
                       int precision)
 {
@@ -120,8 +184,19 @@ PyObject *wrapper_new(PyObject *func, MLProfiler *prof, int report, PyObject *st
     self->report = report;
     self->precision = precision;
     self->depth = 0;
+    self->live = 0;
+    self->genlike = (((PyCodeObject *)PyFunction_GET_CODE(func))->co_flags &
+                     (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
+    self->refs = NULL;
+    self->on_done = NULL;
     self->dict = NULL;
     PyObject_GC_Track(self);
+    self->refs = PySet_New(NULL);
+    self->on_done = self->refs ? PyCFunction_NewEx(&gen_done_def, (PyObject *)self, NULL) : NULL;
+    if (!self->on_done) {
+        Py_DECREF(self);
+        return NULL;
+    }
     /* functools.update_wrapper gives exactly the attributes users expect:
      * __module__, __name__, __qualname__, __doc__, __dict__, __wrapped__. */
     PyObject *functools = PyImport_ImportModule("functools");
@@ -134,6 +209,10 @@ PyObject *wrapper_new(PyObject *func, MLProfiler *prof, int report, PyObject *st
         return NULL;
     }
     Py_DECREF(r);
+    if (mark_coroutine((PyObject *)self, func) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
     return (PyObject *)self;
 }
 
