@@ -14,6 +14,7 @@ static const struct {
     {"psutil_pss", ML_BACKEND_PSS},
     {"uss", ML_BACKEND_USS},
     {"psutil_uss", ML_BACKEND_USS},
+    {"rss-exact", ML_BACKEND_RSS_EXACT},
     {"heap", ML_BACKEND_HEAP},
     {"tracemalloc", ML_BACKEND_HEAP},
 };
@@ -32,6 +33,7 @@ const char *backend_name(int backend)
     case ML_BACKEND_PSS: return "pss";
     case ML_BACKEND_USS: return "uss";
     case ML_BACKEND_HEAP: return "heap";
+    case ML_BACKEND_RSS_EXACT: return "rss-exact";
     default: return "rss";
     }
 }
@@ -47,6 +49,6 @@ memsrc_kind backend_kind(int backend)
 
 const char *backend_choices(void)
 {
-    return "rss, pss, uss, heap (aliases: psutil, posix, psutil_pss, psutil_uss, "
+    return "rss, rss-exact, pss, uss, heap (aliases: psutil, posix, psutil_pss, psutil_uss, "
            "tracemalloc)";
 }

@@ -9,6 +9,7 @@ enum {
     ML_BACKEND_PSS,
     ML_BACKEND_USS,
     ML_BACKEND_HEAP, /* the Python heap, from memline's allocator hooks */
+    ML_BACKEND_RSS_EXACT, /* RSS read at every event, to check the default rule */
     ML_BACKEND_COUNT
 };
 

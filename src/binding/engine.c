@@ -14,6 +14,8 @@
 #include "tracer.h"
 
 #include <pthread.h>
+#include <string.h>
+#include <time.h>
 
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030D0000
 #include <opcode.h> /* RESUME, to find where a fresh call starts */
@@ -187,11 +189,45 @@ void engine_unregister(PyCodeObject *code, struct MLProfiler *prof)
      * of the next start makes them stale, and until then sink_live() checks. */
 }
 
+/* When the OS is asked again (see docs/performance.md).  Memory the program
+ * allocates or frees through Python moves the heap counters; once this
+ * thread's heap churn since its last reading passes CHURN_LIMIT, RSS may have
+ * moved by about that much and is read again.  Anything else that moves RSS
+ * (native allocations, pages touched without allocating, other processes'
+ * shared pages) is caught by the age limit: a reading older than AGE_LIMIT
+ * is refreshed, the clock being looked at once every CLOCK_EVERY events. */
+#define CHURN_LIMIT (64 * 1024)
+#define AGE_LIMIT_NS (10 * 1000 * 1000)
+#define CLOCK_EVERY 64
+
+static int64_t cached[3];
+static int cache_valid[3];
+static int64_t cache_time_ns;
+static unsigned events_since_clock;
+
+static int64_t coarse_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int cache_fresh(int k)
+{
+    if (!cache_valid[k] || ml_heap.churn - ml_heap.read_churn >= CHURN_LIMIT)
+        return 0;
+    if (++events_since_clock < CLOCK_EVERY)
+        return 1;
+    events_since_clock = 0;
+    return coarse_now_ns() - cache_time_ns < AGE_LIMIT_NS;
+}
+
 int engine_acquire(void)
 {
     if (engine_refs++ > 0)
         return 0;
     engine_gen++;
+    memset(cache_valid, 0, sizeof cache_valid);
     if (heaphook_install() < 0 || tracer_start() < 0) {
         heaphook_remove();
         engine_refs--;
@@ -214,17 +250,25 @@ int64_t engine_read(const ml_probe *probe)
     if (probe->heap)
         return ml_heap.cur;
     int k = probe->kind;
+    if (!probe->exact && !probe->children && cache_fresh(k))
+        return cached[k];
     if (!sources[k] && memsrc_open(&sources[k], 0, probe->kind) != ML_OK)
         return last_good[k];
     int64_t v;
     if (memsrc_read(sources[k], &v) != ML_OK)
         return last_good[k];
+    last_good[k] = v;
     if (probe->children) {
         int64_t kids;
         if (memsrc_descendants_bytes(0, probe->kind, &kids) == ML_OK)
             v += kids;
+        return v; /* children move without our heap counters knowing: never cached */
     }
-    last_good[k] = v;
+    cached[k] = v;
+    cache_valid[k] = 1;
+    cache_time_ns = coarse_now_ns();
+    events_since_clock = 0;
+    ml_heap.read_churn = ml_heap.churn;
     return v;
 }
 

@@ -40,6 +40,7 @@ typedef struct ml_probe {
     memsrc_kind kind;
     int children; /* add the memory of child processes */
     int heap;     /* read the thread's heap counter instead of the OS */
+    int exact;    /* read the OS at every event, never the cached reading */
 } ml_probe;
 
 /* Per-thread Python-heap counters, written by the allocator hooks
@@ -49,6 +50,8 @@ typedef struct ml_probe {
 typedef struct ml_heap_tls {
     int64_t cur;
     int64_t max;
+    uint64_t churn;      /* bytes allocated plus bytes freed, ever */
+    uint64_t read_churn; /* churn when this thread last read the OS */
 } ml_heap_tls;
 
 extern __thread ml_heap_tls ml_heap __attribute__((tls_model("initial-exec")));
