@@ -10,6 +10,7 @@ from memline._memline import (  # noqa: F401  (re-exported API)
     LineProfiler,
     ProfileError,
     choose_backend,
+    memory_usage,
     profile,
     show_results,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "LogFile",
     "ProfileError",
     "choose_backend",
+    "memory_usage",
     "profile",
     "show_results",
 ]

@@ -8,6 +8,7 @@
 #include "heaphook.h"
 #include "profiler.h"
 #include "tracer.h"
+#include "usage.h"
 #include "wrapper.h"
 
 PyObject *ml_ProfileError;
@@ -139,6 +140,15 @@ static PyMethodDef module_methods[] = {
     {"profile", (PyCFunction)(void (*)(void))mod_profile, METH_VARARGS | METH_KEYWORDS,
      "profile(func=None, stream=None, precision=1, backend='psutil')\n\n"
      "Decorator: prints func's memory use line by line after each call."},
+    {"memory_usage", (PyCFunction)(void (*)(void))usage_memory_usage,
+     METH_VARARGS | METH_KEYWORDS,
+     "memory_usage(proc=-1, interval=.1, timeout=None, timestamps=False,\n"
+     "             include_children=False, multiprocess=False, max_usage=False,\n"
+     "             retval=False, stream=None, backend=None, max_iterations=None)\n\n"
+     "Samples memory (MiB) while proc runs: a callable or (f, args, kw) runs once\n"
+     "in this thread, sampled by a C thread, at entry and exit too; a\n"
+     "subprocess.Popen is sampled until it exits; a pid (-1 = this process)\n"
+     "once, or for timeout seconds."},
     {"show_results", (PyCFunction)(void (*)(void))mod_show_results,
      METH_VARARGS | METH_KEYWORDS,
      "show_results(prof, stream=None, precision=1)\n\nWrites prof's line report."},
