@@ -9,6 +9,7 @@ import logging as _logging
 from memline._memline import (  # noqa: F401  (re-exported API)
     LineProfiler,
     ProfileError,
+    TimeStamper,
     choose_backend,
     memory_usage,
     profile,
@@ -21,6 +22,7 @@ __all__ = [
     "LineProfiler",
     "LogFile",
     "ProfileError",
+    "TimeStamper",
     "choose_backend",
     "memory_usage",
     "profile",

@@ -46,6 +46,10 @@ def _parser():
                    help="enter pdb when memory reaches MAXMEM MiB inside profiled code")
     p.add_argument("--include-children", action="store_true",
                    help="add the memory of child processes")
+    p.add_argument("--timestamp", action="store_true",
+                   help="instead of the line report, write a FUNC line (memory and "
+                        "time at entry and exit) per call of each @profile function, "
+                        "for memline plot")
     p.add_argument("-m", dest="module", metavar="MODULE",
                    help="run MODULE as a module, as python -m does")
     p.add_argument("--version", action="version", version=_version())
@@ -147,14 +151,17 @@ def _run_program(run):
 
 
 def _profile_program(opts):
-    from memline import LineProfiler, show_results
+    from memline import LineProfiler, TimeStamper, show_results
     if not 0 <= opts.precision <= 12:
         raise _UsageError("--precision must be between 0 and 12")
     if opts.max_mem is not None and not opts.max_mem > 0:
         raise _UsageError("--pdb-mmem must be a positive number of MiB")
     try:
-        prof = LineProfiler(include_children=opts.include_children,
-                            backend=opts.backend, max_mem=opts.max_mem)
+        if opts.timestamp:
+            prof = TimeStamper(backend=opts.backend, include_children=opts.include_children)
+        else:
+            prof = LineProfiler(include_children=opts.include_children,
+                                backend=opts.backend, max_mem=opts.max_mem)
     except ValueError as e:
         raise _UsageError(str(e)) from None
 
@@ -183,7 +190,11 @@ def _profile_program(opts):
     except (OSError, ValueError, AttributeError):
         pass
     try:
-        show_results(prof, stream=out if out else sys.stdout, precision=opts.precision)
+        stream = out if out else sys.stdout
+        if opts.timestamp:
+            prof.show_results(stream=stream)
+        else:
+            show_results(prof, stream=stream, precision=opts.precision)
     finally:
         if out:
             out.close()

@@ -7,6 +7,7 @@
 #include "engine.h"
 #include "heaphook.h"
 #include "profiler.h"
+#include "stamper.h"
 #include "tracer.h"
 #include "usage.h"
 #include "wrapper.h"
@@ -174,7 +175,7 @@ PyMODINIT_FUNC PyInit__memline(void)
         PyExc_TypeError, NULL);
     if (!ml_ProfileError || PyModule_AddObjectRef(m, "ProfileError", ml_ProfileError) < 0 ||
         engine_init() < 0 || heaphook_init() < 0 || tracer_init(m) < 0 || profiler_init_type(m) < 0 ||
-        wrapper_init_type(m) < 0) {
+        wrapper_init_type(m) < 0 || stamper_init_type(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

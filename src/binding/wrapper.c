@@ -2,12 +2,16 @@
 #include "wrapper.h"
 
 #include "compat.h"
+#include "stamper.h"
 
-/* Invariant: func is a plain Python function and prof has added it. */
+/* Invariant: func is a plain Python function, and exactly one of prof (which
+ * has added func) and stamper (which records func's calls as index) is set. */
 typedef struct MLWrapper {
     PyObject_HEAD
     PyObject *func;
     MLProfiler *prof;
+    PyObject *stamper;
+    Py_ssize_t stamp_index;
     PyObject *stream; /* where decorator-mode reports go; NULL = stdout */
     int report;       /* decorator mode: print after each outermost call */
     int precision;
@@ -72,8 +76,20 @@ static PyObject *gen_done(PyObject *wself, PyObject *ref)
 
 static PyMethodDef gen_done_def = {"_generator_done", gen_done, METH_O, NULL};
 
+static PyObject *stamped_call(MLWrapper *self, PyObject *args, PyObject *kw)
+{
+    Py_ssize_t rec = stamper_enter(self->stamper, self->stamp_index);
+    if (rec < 0)
+        return NULL;
+    PyObject *r = PyObject_Call(self->func, args, kw);
+    stamper_exit(self->stamper, rec);
+    return r;
+}
+
 static PyObject *wrapper_call(MLWrapper *self, PyObject *args, PyObject *kw)
 {
+    if (self->stamper)
+        return stamped_call(self, args, kw);
     if (profiler_enable_by_count(self->prof) < 0)
         return NULL;
     self->depth++;
@@ -106,6 +122,7 @@ static int wrapper_traverse(MLWrapper *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->func);
     Py_VISIT(self->prof);
+    Py_VISIT(self->stamper);
     Py_VISIT(self->stream);
     Py_VISIT(self->refs);
     Py_VISIT(self->on_done);
@@ -117,6 +134,7 @@ static int wrapper_clear(MLWrapper *self)
 {
     Py_CLEAR(self->func);
     Py_CLEAR(self->prof);
+    Py_CLEAR(self->stamper);
     Py_CLEAR(self->stream);
     Py_CLEAR(self->refs);
     Py_CLEAR(self->on_done);
@@ -172,21 +190,24 @@ static int mark_coroutine(PyObject *self, PyObject *func)
     return r ? 0 : -1;
 }
 
-PyObject *wrapper_new(PyObject *func, MLProfiler *prof, int report, PyObject *stream,
-                      int precision)
+static PyObject *make_wrapper(PyObject *func, MLProfiler *prof, PyObject *stamper,
+                              Py_ssize_t stamp_index, int report, PyObject *stream,
+                              int precision)
 {
     MLWrapper *self = PyObject_GC_New(MLWrapper, &MLWrapper_Type);
     if (!self)
         return NULL;
     self->func = Py_NewRef(func);
-    self->prof = (MLProfiler *)Py_NewRef((PyObject *)prof);
+    self->prof = prof ? (MLProfiler *)Py_NewRef((PyObject *)prof) : NULL;
+    self->stamper = stamper ? Py_NewRef(stamper) : NULL;
+    self->stamp_index = stamp_index;
     self->stream = stream && stream != Py_None ? Py_NewRef(stream) : NULL;
     self->report = report;
     self->precision = precision;
     self->depth = 0;
     self->live = 0;
-    self->genlike = (((PyCodeObject *)PyFunction_GET_CODE(func))->co_flags &
-                     (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
+    self->genlike = prof && (((PyCodeObject *)PyFunction_GET_CODE(func))->co_flags &
+                             (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
     self->refs = NULL;
     self->on_done = NULL;
     self->dict = NULL;
@@ -214,6 +235,22 @@ PyObject *wrapper_new(PyObject *func, MLProfiler *prof, int report, PyObject *st
         return NULL;
     }
     return (PyObject *)self;
+}
+
+PyObject *wrapper_new(PyObject *func, MLProfiler *prof, int report, PyObject *stream,
+                      int precision)
+{
+    return make_wrapper(func, prof, NULL, 0, report, stream, precision);
+}
+
+PyObject *wrapper_new_stamped(PyObject *orig, PyObject *stamper, Py_ssize_t index)
+{
+    PyObject *func = profiler_unwrap(orig);
+    if (!func)
+        return NULL;
+    PyObject *w = make_wrapper(func, NULL, stamper, index, 0, NULL, 1);
+    Py_DECREF(func);
+    return w;
 }
 
 PyObject *wrapper_new_like(PyObject *orig, MLProfiler *prof, int report, PyObject *stream,

@@ -28,6 +28,10 @@ PyObject *wrapper_new(PyObject *func, MLProfiler *prof, int report, PyObject *st
 PyObject *wrapper_new_like(PyObject *orig, MLProfiler *prof, int report, PyObject *stream,
                            int precision);
 
+/* A wrapper that records each call of orig in a TimeStamper as function
+ * number index.  New reference, or NULL with an exception set. */
+PyObject *wrapper_new_stamped(PyObject *orig, PyObject *stamper, Py_ssize_t index);
+
 /* The function a wrapper stands for (borrowed), or NULL if o is no wrapper. */
 PyObject *wrapper_function(PyObject *o);
 
