@@ -59,3 +59,124 @@ class LogFile:
         for handler in self.logger.handlers:
             if hasattr(handler, "flush"):
                 handler.flush()
+
+
+class MemitResult:
+    """What ``%memit -o`` returns: the peak of each run and the baseline, in MiB."""
+
+    def __init__(self, mem_usage, baseline, repeat, timeout, interval, include_children):
+        self.mem_usage = mem_usage
+        self.baseline = baseline
+        self.repeat = repeat
+        self.timeout = timeout
+        self.interval = interval
+        self.include_children = include_children
+
+    def __str__(self):
+        peak = max(self.mem_usage)
+        return "peak memory: {:.2f} MiB, increment: {:.2f} MiB".format(
+            peak, peak - self.baseline)
+
+    def _repr_pretty_(self, p, cycle):
+        p.text("<MemitResult : " + str(self) + ">")
+
+
+def _exec_in(stmt, ns):
+    exec(stmt, ns)
+
+
+def load_ipython_extension(ip):
+    """``%load_ext memline``: the %mprun and %memit magics."""
+    import builtins
+    import gc
+    import io
+
+    from IPython.core.error import UsageError
+    from IPython.core.magic import Magics, line_cell_magic, magics_class
+    from IPython.core.page import page
+
+    @magics_class
+    class MemlineMagics(Magics):
+        @line_cell_magic
+        def mprun(self, parameter_s="", cell=None):
+            """%mprun -f func [-f func2] [-T file] [-r] [-c] statement
+
+            Runs the statement with the line profiler on the functions named
+            by -f, then shows their line report.  -T FILE also writes it to
+            FILE, -r returns the LineProfiler, -c adds child processes'
+            memory.  In cell form the cell body follows the statement."""
+            opts, stmt = self.parse_options(parameter_s, "rf:T:c", list_all=True)
+            if cell is not None:
+                stmt += "\n" + cell
+            ns = self.shell.user_ns
+            funcs = []
+            for name in getattr(opts, "f", []):
+                try:
+                    funcs.append(eval(name, ns, ns))
+                except Exception as e:
+                    raise UsageError("could not find function %r: %s: %s"
+                                     % (name, type(e).__name__, e)) from None
+            prof = LineProfiler(include_children="c" in opts)
+            for func in funcs:
+                try:
+                    prof.add_function(func)
+                except ProfileError as e:
+                    raise UsageError(str(e)) from None
+            saved = builtins.__dict__.get("profile", None)
+            builtins.profile = prof
+            message = ""
+            try:
+                prof.runctx(stmt, ns, ns)
+            except SystemExit:
+                message = "*** SystemExit exception caught in code being profiled."
+            except KeyboardInterrupt:
+                message = "*** KeyboardInterrupt exception caught in code being profiled."
+            finally:
+                if saved is None:
+                    del builtins.profile
+                else:
+                    builtins.profile = saved
+            out = io.StringIO()
+            show_results(prof, out)
+            output = out.getvalue().rstrip()
+            page(output)
+            if message:
+                print(message)
+            text_file = getattr(opts, "T", [""])[0]
+            if text_file:
+                with open(text_file, "w", encoding="utf-8") as f:
+                    f.write(output)
+                print("\n*** Profile printout saved to text file %s. %s" % (text_file, message))
+            return prof if "r" in opts else None
+
+        @line_cell_magic
+        def memit(self, line="", cell=None):
+            """%memit [-r R] [-t T] [-i I] [-c] [-o] [-q] statement
+
+            Measures the peak memory of running the statement: prints
+            "peak memory: X MiB, increment: Y MiB" (Y above the memory
+            before it ran).  -r runs it R times, -t stops sampling after T
+            seconds, -i samples every I seconds, -c adds child processes,
+            -o returns a MemitResult, -q prints nothing.  In cell form the
+            first line is setup code, run but not measured."""
+            opts, stmt = self.parse_options(line, "r:t:i:coq", posix=False, strict=False)
+            setup = "pass"
+            if cell is not None:
+                setup, stmt = stmt or "pass", cell
+            repeat = max(int(getattr(opts, "r", 1)), 1)
+            timeout = float(getattr(opts, "t", 0)) or None
+            interval = float(getattr(opts, "i", 0.1))
+            children = "c" in opts
+            ns = self.shell.user_ns
+            gc.collect()
+            _exec_in(setup, ns)
+            baseline = memory_usage()[0]
+            peaks = [memory_usage((_exec_in, (stmt, ns)), timeout=timeout, interval=interval,
+                                  max_usage=True, include_children=children)
+                     for _ in range(repeat)]
+            result = MemitResult(peaks, baseline, repeat, timeout, interval, children)
+            if "q" not in opts:
+                print(result)
+            return result if "o" in opts else None
+
+    ip.register_magics(MemlineMagics)
