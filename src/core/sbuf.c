@@ -5,11 +5,17 @@
 #include "mlerr.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+/* Makes room for extra more bytes and the NUL.  Capacities are powers of two
+ * from 64, so a need above SIZE_MAX / 2 + 1 could not be met without the
+ * doubling (or len + extra + 1 itself) wrapping around: refuse it. */
 static int reserve(sbuf *b, size_t extra)
 {
+    if (extra > SIZE_MAX / 2 - b->len)
+        return ML_ENOMEM;
     if (b->len + extra + 1 <= b->cap)
         return ML_OK;
     size_t cap = b->cap ? b->cap : 64;
