@@ -12,6 +12,17 @@ static int clamp_precision(int p)
     return p < 0 ? 0 : p > REPORT_MAX_PRECISION ? REPORT_MAX_PRECISION : p;
 }
 
+/* Returns rc; on error first cuts out back to len, dropping a half-written
+ * line, so a failed call leaves the buffer as it was. */
+static int undo_on_error(sbuf *out, size_t len, int rc)
+{
+    if (rc != ML_OK && out->data) {
+        out->len = len;
+        out->data[len] = '\0';
+    }
+    return rc;
+}
+
 int report_filename(sbuf *out, const char *filename)
 {
     return sbuf_printf(out, "Filename: %s\n\n", filename);
@@ -19,6 +30,7 @@ int report_filename(sbuf *out, const char *filename)
 
 int report_header(sbuf *out, const report_fmt *fmt)
 {
+    size_t len = out->len;
     int rc = sbuf_printf(out, "%6s %12s %12s  %10s", "Line #", "Mem usage", "Increment",
                          "Occurrences");
     /* "Occurrences" overflows its field by one; the first extra header takes
@@ -27,11 +39,12 @@ int report_header(sbuf *out, const report_fmt *fmt)
         rc = sbuf_printf(out, " %11s %12s", "Heap incr", "Heap peak");
     if (rc == ML_OK)
         rc = sbuf_puts(out, "   Line Contents\n");
-    return rc;
+    return undo_on_error(out, len, rc);
 }
 
 int report_rule(sbuf *out, const report_fmt *fmt)
 {
+    size_t len = out->len;
     sbuf hdr = SBUF_INIT;
     int rc = report_header(&hdr, fmt);
     if (rc == ML_OK)
@@ -39,7 +52,7 @@ int report_rule(sbuf *out, const report_fmt *fmt)
     if (rc == ML_OK)
         rc = sbuf_puts(out, "\n");
     sbuf_release(&hdr);
-    return rc;
+    return undo_on_error(out, len, rc);
 }
 
 int report_mib(sbuf *out, int64_t bytes, int precision)
@@ -63,6 +76,7 @@ int report_row(sbuf *out, const report_fmt *fmt, int lineno, const linestat *s,
                const char *src, size_t srclen)
 {
     int heap = (fmt->columns & REPORT_COL_HEAP) != 0;
+    size_t len = out->len;
     int rc = sbuf_printf(out, "%6d ", lineno);
     if (rc != ML_OK)
         return rc;
@@ -92,5 +106,5 @@ int report_row(sbuf *out, const report_fmt *fmt, int lineno, const linestat *s,
         rc = sbuf_append(out, src, srclen);
     if (rc == ML_OK && (srclen == 0 || src[srclen - 1] != '\n'))
         rc = sbuf_puts(out, "\n");
-    return rc;
+    return undo_on_error(out, len, rc);
 }

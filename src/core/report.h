@@ -23,7 +23,8 @@ typedef struct report_fmt {
     unsigned columns; /* REPORT_COL_* bits */
 } report_fmt;
 
-/* Each appends one line, '\n' included, and returns ML_OK or ML_ENOMEM. */
+/* Each appends one line, '\n' included, and returns ML_OK or ML_ENOMEM; on
+ * ML_ENOMEM out holds the text it held before the call. */
 int report_filename(sbuf *out, const char *filename); /* "Filename: F\n\n" */
 int report_header(sbuf *out, const report_fmt *fmt);
 int report_rule(sbuf *out, const report_fmt *fmt);
