@@ -45,7 +45,8 @@ int memsrc_descendants(pid_t pid, pid_t **pids, size_t *n);
 int memsrc_children(pid_t pid, pid_t **pids, size_t *n);
 
 /* Sum of kind over all descendants of pid (0 = this process).  Processes
- * that exit while being read are skipped.  Costs a scan of /proc. */
+ * that exit while being read are skipped.  Costs a scan of /proc.  Returns
+ * ML_OK, or ML_ENOMEM/ML_EIO with *bytes untouched. */
 int memsrc_descendants_bytes(pid_t pid, memsrc_kind kind, int64_t *bytes);
 
 #endif

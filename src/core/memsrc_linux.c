@@ -274,16 +274,22 @@ int memsrc_descendants_bytes(pid_t pid, memsrc_kind kind, int64_t *bytes)
     if (rc != ML_OK)
         return rc;
     int64_t total = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
         memsrc *src;
         int64_t b;
-        if (memsrc_open(&src, pids[i], kind) != ML_OK)
+        /* Out of memory is an error; any other failure means the process
+         * cannot be read (it exited, or is not ours) and is skipped. */
+        int orc = memsrc_open(&src, pids[i], kind);
+        if (orc == ML_ENOMEM)
+            rc = orc;
+        if (orc != ML_OK)
             continue;
         if (memsrc_read(src, &b) == ML_OK)
             total += b;
         memsrc_close(src);
     }
     ml_free(pids);
-    *bytes = total;
-    return ML_OK;
+    if (rc == ML_OK)
+        *bytes = total;
+    return rc;
 }
