@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -543,7 +544,9 @@ TEST(oom_open)
     CHECK_EQ_INT(open_fds(), fds);
 }
 
-/* Children and descendants: this process -> a, b; b -> c. */
+/* Children and descendants: this process -> a, b; b -> c.  a names itself
+ * "x) S 1 1 (y", so a parser that takes the first ')' of /proc/PID/stat
+ * reads its parent as pid 1. */
 typedef struct family {
     pid_t a, b, c;
 } family;
@@ -554,8 +557,20 @@ static int family_start(family *f)
     f->a = f->b = f->c = -1;
     if (pipe(fd) != 0)
         return -1;
-    f->a = spawn_sleeper();
-    f->b = fork();
+    f->a = fork();
+    if (f->a == 0) {
+        close(fd[0]);
+        alarm(60);
+        prctl(PR_SET_NAME, "x) S 1 1 (y", 0, 0, 0);
+        pid_t self = getpid();
+        ssize_t w = write(fd[1], &self, sizeof self);
+        (void)w;
+        for (;;)
+            pause();
+    }
+    pid_t a = -1;
+    ssize_t r = f->a > 0 ? read(fd[0], &a, sizeof a) : -1;
+    f->b = r == (ssize_t)sizeof a ? fork() : -1;
     if (f->b == 0) {
         close(fd[0]);
         alarm(60);
@@ -567,7 +582,7 @@ static int family_start(family *f)
     }
     close(fd[1]);
     pid_t c = -1;
-    ssize_t r = f->b > 0 ? read(fd[0], &c, sizeof c) : -1;
+    r = f->b > 0 ? read(fd[0], &c, sizeof c) : -1;
     close(fd[0]);
     f->c = r == (ssize_t)sizeof c ? c : -1;
     return f->a > 0 && f->b > 0 && f->c > 0 ? 0 : -1;
