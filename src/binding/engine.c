@@ -37,8 +37,10 @@
  * nested frames it calls. */
 typedef struct ml_frame {
     PyFrameObject *frame; /* identity only, never dereferenced for data */
-    ml_code *rec;
-    ml_sink *sink;        /* the sink the frame was entered with */
+    struct MLProfiler *prof; /* borrowed: a dying profiler bumps engine_gen,
+                                which invalidates every stack that holds it */
+    linefunc *fn;         /* prof's function the frame's lines are charged to */
+    const ml_probe *probe;/* &prof->probe */
     int line;             /* line being charged */
     unsigned foreign_saved;
     int64_t ival_mem;     /* memory at the start of the interval */
@@ -185,8 +187,8 @@ void engine_unregister(PyCodeObject *code, struct MLProfiler *prof)
             break;
         }
     }
-    /* Shadow stacks may still point at the removed sink; the generation bump
-     * of the next start makes them stale, and until then sink_live() checks. */
+    /* Shadow stacks may still point at prof: the profiler calls
+     * engine_invalidate() before it dies. */
 }
 
 /* When the OS is asked again (see docs/performance.md).  Memory the program
@@ -212,16 +214,6 @@ static int64_t coarse_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int cache_fresh(int k)
-{
-    if (!cache_valid[k] || ml_heap.churn - ml_heap.read_churn >= CHURN_LIMIT)
-        return 0;
-    if (++events_since_clock < CLOCK_EVERY)
-        return 1;
-    events_since_clock = 0;
-    return coarse_now_ns() - cache_time_ns < AGE_LIMIT_NS;
-}
-
 int engine_acquire(void)
 {
     if (engine_refs++ > 0)
@@ -245,13 +237,11 @@ void engine_release(void)
     engine_gen++;
 }
 
-int64_t engine_read(const ml_probe *probe)
+/* The OS reading, refreshing the cache.  Out of line: the common case is
+ * engine_read's cache hit. */
+static int64_t read_os(const ml_probe *probe)
 {
-    if (probe->heap)
-        return ml_heap.cur;
     int k = probe->kind;
-    if (!probe->exact && !probe->children && cache_fresh(k))
-        return cached[k];
     if (!sources[k] && memsrc_open(&sources[k], 0, probe->kind) != ML_OK)
         return last_good[k];
     int64_t v;
@@ -270,6 +260,32 @@ int64_t engine_read(const ml_probe *probe)
     events_since_clock = 0;
     ml_heap.read_churn = ml_heap.churn;
     return v;
+}
+
+static inline int64_t read_mem(const ml_probe *probe)
+{
+    if (probe->heap)
+        return ml_heap.cur;
+    int k = probe->kind;
+    if (!probe->exact && !probe->children && cache_valid[k] &&
+        ml_heap.churn - ml_heap.read_churn < CHURN_LIMIT) {
+        if (++events_since_clock < CLOCK_EVERY)
+            return cached[k];
+        events_since_clock = 0;
+        if (coarse_now_ns() - cache_time_ns < AGE_LIMIT_NS)
+            return cached[k];
+    }
+    return read_os(probe);
+}
+
+int64_t engine_read(const ml_probe *probe)
+{
+    return read_mem(probe);
+}
+
+void engine_invalidate(void)
+{
+    engine_gen++;
 }
 
 /* This thread's state, created or refreshed as needed; NULL only when out of
@@ -292,6 +308,13 @@ static ml_thread *thread_get(void)
     return t;
 }
 
+/* This thread's state if it is current and inside profiled code. */
+static inline ml_thread *thread_live(void)
+{
+    ml_thread *t = tl_thread;
+    return t && t->gen == engine_gen && t->depth > 0 ? t : NULL;
+}
+
 /* The sink a call of rec charges, or NULL when no profiler of it is on. */
 static ml_sink *active_sink(ml_code *rec)
 {
@@ -301,16 +324,18 @@ static ml_sink *active_sink(ml_code *rec)
     return NULL;
 }
 
-/* Whether f's sink still exists and is on; sinks move when one is removed. */
-static int sink_live(const ml_frame *f)
+/* f's row for line, or NULL (line outside the function and the row table
+ * could not grow). */
+static inline linestat *row_of(ml_frame *f, int line)
 {
-    return f->sink >= f->rec->sinks && f->sink < f->rec->sinks + f->rec->n &&
-           f->sink->prof->on;
+    linefunc *fn = f->fn;
+    unsigned idx = (unsigned)(line - fn->first);
+    return idx < (unsigned)fn->nlines ? &fn->rows[idx] : linefunc_row(fn, line);
 }
 
 /* Folds the heap high-water mark since the last event into the top frame's
  * current execution, and opens a new window. */
-static void fold_heap(ml_frame *top)
+static inline void fold_heap(ml_frame *top)
 {
     ml_heap_tls *h = &ml_heap;
     if (h->max > top->exec_max)
@@ -320,13 +345,13 @@ static void fold_heap(ml_frame *top)
 
 /* Charges f's open interval, ending now, to f's line.  With end_exec the
  * line's execution ends too and its heap peak is recorded. */
-static void charge(ml_frame *f, int64_t mem_now, int end_exec)
+static inline void charge(ml_frame *f, int64_t mem_now, int end_exec)
 {
     int64_t heap_now = ml_heap.cur;
     if (f->exec_max < heap_now)
         f->exec_max = heap_now;
-    if (sink_live(f)) {
-        linestat *s = linefunc_row(f->sink->fn, f->line);
+    if (f->prof->on) {
+        linestat *s = row_of(f, f->line);
         if (s) {
             int64_t peak = end_exec ? f->exec_max - f->exec_heap : 0;
             linestat_charge(s, mem_now, mem_now - f->ival_mem, heap_now - f->ival_heap,
@@ -343,14 +368,14 @@ static void charge(ml_frame *f, int64_t mem_now, int end_exec)
     }
 }
 
-static void enter_line(ml_frame *f, int line)
+static inline void enter_line(ml_frame *f, int line)
 {
     f->line = line;
-    if (!sink_live(f))
-        return;
-    linestat *s = linefunc_row(f->sink->fn, line);
-    if (s)
-        s->occurrences++;
+    if (f->prof->on) {
+        linestat *s = row_of(f, line);
+        if (s)
+            s->occurrences++;
+    }
 }
 
 static int grow_stack(ml_thread *t)
@@ -374,19 +399,20 @@ void engine_on_call(PyFrameObject *frame, ml_code *rec, int fresh, int line)
     ml_thread *t = thread_get();
     if (!t || (t->depth == t->cap && grow_stack(t) < 0))
         return;
-    ml_probe *probe = &sink->prof->probe;
-    int64_t now = engine_read(probe);
+    const ml_probe *probe = &sink->prof->probe;
+    int64_t now = read_mem(probe);
     if (t->depth > 0) {
         ml_frame *top = &t->stack[t->depth - 1];
         fold_heap(top);
-        charge(top, now, 0);
+        charge(top, top->probe->kind == probe->kind ? now : read_mem(top->probe), 0);
     }
     ml_frame *f = &t->stack[t->depth++];
     int64_t heap_now = ml_heap.cur;
     ml_heap.max = heap_now;
     f->frame = frame;
-    f->rec = rec;
-    f->sink = sink;
+    f->prof = sink->prof;
+    f->fn = sink->fn;
+    f->probe = probe;
     f->foreign_saved = t->foreign;
     f->ival_mem = now;
     f->ival_heap = heap_now;
@@ -406,10 +432,8 @@ void engine_on_call(PyFrameObject *frame, ml_code *rec, int fresh, int line)
 
 void engine_on_foreign_call(void)
 {
-    ml_thread *t = tl_thread;
-    if (!t || t->gen != engine_gen || t->depth == 0)
-        return;
-    if (t->foreign++ == 0)
+    ml_thread *t = thread_live();
+    if (t && t->foreign++ == 0)
         tracer_lines(0);
 }
 
@@ -418,7 +442,7 @@ void engine_on_foreign_call(void)
 static void pop_frame(ml_thread *t)
 {
     ml_frame *f = &t->stack[t->depth - 1];
-    int64_t now = engine_read(&f->sink->prof->probe);
+    int64_t now = read_mem(f->probe);
     fold_heap(f);
     charge(f, now, 1);
     t->foreign = f->foreign_saved;
@@ -427,23 +451,21 @@ static void pop_frame(ml_thread *t)
         ml_frame *parent = &t->stack[t->depth - 1];
         if (f->frame_max > parent->exec_max)
             parent->exec_max = f->frame_max;
-        /* A parent of another backend needs its own reading. */
-        int64_t pnow = parent->sink->prof->probe.kind == f->sink->prof->probe.kind
-                           ? now : engine_read(&parent->sink->prof->probe);
-        parent->ival_mem = pnow;
+        parent->ival_mem = parent->probe->kind == f->probe->kind ? now : read_mem(parent->probe);
         parent->ival_heap = ml_heap.cur;
     }
 }
 
 void engine_on_return(PyFrameObject *frame)
 {
-    ml_thread *t = tl_thread;
-    if (!t || t->gen != engine_gen || t->depth == 0)
+    ml_thread *t = thread_live();
+    if (!t)
         return;
     if (t->stack[t->depth - 1].frame == frame) {
         pop_frame(t);
     } else if (t->foreign > 0) {
-        t->foreign--;
+        if (--t->foreign > 0)
+            return;
     } else {
         /* A return we did not see the call of, or one we missed: unwind to
          * the frame if it is on the stack, else ignore it. */
@@ -460,16 +482,16 @@ void engine_on_return(PyFrameObject *frame)
 
 void engine_on_line(PyFrameObject *frame, int line)
 {
-    ml_thread *t = tl_thread;
-    if (!t || t->gen != engine_gen || t->depth == 0 || t->foreign > 0)
+    ml_thread *t = thread_live();
+    if (!t || t->foreign > 0)
         return;
     ml_frame *f = &t->stack[t->depth - 1];
     if (f->frame != frame)
         return;
-    int64_t now = engine_read(&f->sink->prof->probe);
+    int64_t now = read_mem(f->probe);
     fold_heap(f);
     charge(f, now, 1);
     enter_line(f, line);
-    if (sink_live(f) && f->sink->prof->max_mem > 0 && now >= f->sink->prof->max_mem)
-        profiler_over_limit(f->sink->prof, now);
+    if (f->prof->max_mem > 0 && now >= f->prof->max_mem && f->prof->on)
+        profiler_over_limit(f->prof, now);
 }

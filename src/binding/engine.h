@@ -84,6 +84,10 @@ void engine_on_foreign_call(void);
 void engine_on_return(PyFrameObject *frame);
 void engine_on_line(PyFrameObject *frame, int line);
 
+/* Makes every thread's shadow stack stale, so no frame entry outlives the
+ * profiler it points to.  A profiler calls it before it dies. */
+void engine_invalidate(void);
+
 /* Reads the memory a probe measures, in bytes.  On a failed read it returns
  * the last good value of that kind.  Never raises. */
 int64_t engine_read(const ml_probe *probe);

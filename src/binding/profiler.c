@@ -404,6 +404,7 @@ static void prof_dealloc(MLProfiler *self)
     if (self->weakreflist)
         PyObject_ClearWeakRefs((PyObject *)self);
     profiler_disable(self);
+    engine_invalidate();
     if (self->codes) {
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(self->codes); i++)
             engine_unregister((PyCodeObject *)PyList_GET_ITEM(self->codes, i), self);

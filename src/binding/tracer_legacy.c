@@ -1,11 +1,14 @@
 /* tracer_legacy: events from PyEval_SetProfile and PyEval_SetTrace.
  *
- * The profile hook is on in every thread while anything is profiled; it sees
- * calls and returns only.  The line hook (PyEval_SetTrace) is on in a thread
- * only while its innermost frame is profiled, so unprofiled callees run with
- * the cheaper profile hook alone: 3.11 computes line numbers and calls the
- * hook on every line otherwise.  New threads get the profile hook through
- * threading.setprofile(); threads that exist already get it directly. */
+ * A thread runs in one of two modes.  Outside profiled code only the
+ * profile hook is on: it sees calls and returns (and C calls, ignored), no
+ * lines, which 3.11 makes much cheaper than a trace hook.  Inside profiled
+ * code (the innermost frame is profiled) only the trace hook is on: lines,
+ * calls and returns, and no C-call events.  The hooks swap at the boundary.
+ * Up to 3.11 the swap is two stores into the thread state; 3.12+ has no such
+ * shortcut and keeps the profile hook on, adding the trace hook inside.
+ * New threads get the profile hook through threading.setprofile(); threads
+ * that exist already get it directly. */
 #include "tracer.h"
 
 #include "compat.h"
@@ -37,10 +40,16 @@ static int fresh_call(PyFrameObject *frame, const ml_code *rec)
 #endif
 }
 
-static int on_profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+static int on_profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg);
+static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg);
+
+/* The eval loop calls the trace hook, then the profile hook, for the same
+ * call or return.  When the trace hook's event swaps in the profile hook,
+ * that one must not see the event again: this is the frame it skips. */
+static __thread PyFrameObject *skip_frame __attribute__((tls_model("initial-exec")));
+
+static inline void dispatch(PyFrameObject *frame, int what)
 {
-    (void)obj;
-    (void)arg;
     if (what == PyTrace_CALL) {
         PyCodeObject *code = frame_code(frame);
         ml_code *rec = engine_code(code);
@@ -54,6 +63,19 @@ static int on_profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *a
     } else if (what == PyTrace_RETURN) {
         engine_on_return(frame);
     }
+}
+
+static int on_profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    (void)obj;
+    (void)arg;
+    if (skip_frame) {
+        int skip = skip_frame == frame;
+        skip_frame = NULL;
+        if (skip)
+            return 0;
+    }
+    dispatch(frame, what);
     return 0;
 }
 
@@ -61,14 +83,43 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
 {
     (void)obj;
     (void)arg;
-    if (what == PyTrace_LINE)
+    if (what == PyTrace_LINE) {
         engine_on_line(frame, PyFrame_GetLineNumber(frame));
+        return 0;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (what == PyTrace_CALL || what == PyTrace_RETURN) {
+        dispatch(frame, what);
+        if (PyThreadState_Get()->c_profilefunc == on_profile)
+            skip_frame = frame;
+    }
+#endif
     return 0;
 }
 
 void tracer_lines(int on)
 {
     PyThreadState *ts = PyThreadState_Get();
+#if PY_VERSION_HEX < 0x030C0000
+    /* Up to 3.11 the eval loop traces while either hook is set, and reads
+     * the hooks from the thread state at each event, so a swap is a few
+     * stores, not PyEval_SetTrace/SetProfile with their audit events and
+     * reference juggling.  One of the two is always set, so tracing stays
+     * on.  Our hooks carry no object, so no reference changes hands. */
+    if (on) {
+        if (ts->c_tracefunc == NULL && ts->c_profilefunc == on_profile) {
+            ts->c_traceobj = NULL;
+            ts->c_tracefunc = on_trace;
+            ts->c_profilefunc = NULL;
+        }
+    } else if (ts->c_tracefunc == on_trace) {
+        if (ts->c_profilefunc == NULL) {
+            ts->c_profileobj = NULL;
+            ts->c_profilefunc = on_profile;
+        }
+        ts->c_tracefunc = NULL;
+    }
+#else
     if (on) {
         /* Leave a debugger's or coverage tool's line hook alone. */
         if (ts->c_tracefunc == NULL)
@@ -76,6 +127,7 @@ void tracer_lines(int on)
     } else if (ts->c_tracefunc == on_trace) {
         PyEval_SetTrace(NULL, NULL);
     }
+#endif
 }
 
 /* Called by threading in each new thread, as a Python-level profile function:
