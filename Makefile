@@ -14,11 +14,14 @@ EXT_SUFFIX := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config
 CC ?= cc
 WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
 OPT ?= -O2 -g
+# One build directory per configuration and interpreter (EXT_SUFFIX names
+# the interpreter), so builds for several Pythons do not mix objects.
+PYTAG := $(basename $(EXT_SUFFIX))
 ifeq ($(SAN),1)
-  BUILD := build/san
+  BUILD := build/san$(PYTAG)
   SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
-  BUILD := build/rel
+  BUILD := build/rel$(PYTAG)
   SANFLAGS :=
 endif
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -fPIC $(OPT) $(WARN) $(SANFLAGS) $(CFLAGS)
@@ -32,7 +35,7 @@ EXT := memline/_memline$(EXT_SUFFIX)
 CTEST_SRC := $(wildcard tests/c/test_*.c)
 CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 
-.PHONY: all ext venv test ctest pytest test-asan demo bench clean
+.PHONY: all ext venv test ctest pytest test-asan demo bench clean compat-check
 
 all: ext
 
@@ -87,6 +90,18 @@ test-asan: venv
 demo: venv ext
 	cd examples && PYTHONPATH=$(CURDIR) ../$(VPY) -m memline seed_big.py
 	cd examples && PYTHONPATH=$(CURDIR) ../$(VPY) -m memline seed_gen.py
+
+# Builds and smoke-tests the extension with every other CPython 3.8-3.13
+# found on PATH or under pyenv, to keep the version guards honest.
+compat-check:
+	@set -e; for py in $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.*/bin/python3 2>/dev/null); do \
+	  v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || continue; \
+	  case $$v in 3.8|3.9|3.10|3.11|3.12|3.13) ;; *) continue ;; esac; \
+	  $(MAKE) --no-print-directory PYTHON=$$py ext >/dev/null; \
+	  out=$$(PYTHONPATH=$(CURDIR) $$py -m memline --precision 1 examples/seed_big.py); \
+	  if echo "$$out" | grep -q "152.6 MiB  *1 .*b = \[2\]"; then echo "$$v: ok"; \
+	  else echo "$$v: FAILED"; echo "$$out"; exit 1; fi; \
+	done
 
 clean:
 	rm -rf build memline/_memline*.so

@@ -27,6 +27,7 @@ static inline int ml_add_object_ref(PyObject *m, const char *name, PyObject *o)
 
 #if PY_VERSION_HEX < 0x03090000
 #define PyObject_CallOneArg(f, a) PyObject_CallFunctionObjArgs((f), (a), NULL)
+#define PyObject_CallNoArgs(f) PyObject_CallFunctionObjArgs((f), NULL)
 #endif
 
 #endif

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030D0000
+#if PY_VERSION_HEX >= 0x030B0000
 #include <opcode.h> /* RESUME, to find where a fresh call starts */
 #endif
 

@@ -11,6 +11,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <frameobject.h> /* PyFrameObject, which 3.8's Python.h leaves out */
 
 #include "../core/linetab.h"
 #include "../core/memsrc.h"

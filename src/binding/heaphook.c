@@ -32,6 +32,12 @@ struct ml_pool_header {
 #define ALIGNMENT_SHIFT 4
 #define SMALL_MAX 512
 
+#if PY_VERSION_HEX >= 0x030D0000
+/* 3.13 moved the declaration to the internal headers; libpython still
+ * exports the function. */
+extern const char *_PyMem_GetCurrentAllocatorName(void);
+#endif
+
 typedef enum { MODE_OFF, MODE_PYMALLOC, MODE_MALLOC } hook_mode;
 
 static hook_mode mode = MODE_OFF;

@@ -165,6 +165,35 @@ static int set_threading_hook(PyObject *hook)
     return r ? 0 : -1;
 }
 
+/* Sets (or, with NULL, clears) a hook in another thread's state; the GIL
+ * is held, so that thread is not running Python. */
+#if PY_VERSION_HEX < 0x03090000
+static int set_thread_profile(PyThreadState *ts, Py_tracefunc func)
+{
+    /* 3.8 has no _PyEval_SetProfile: do what it does.  Our hook carries no
+     * object, so no reference changes hands. */
+    ts->c_profilefunc = func;
+    ts->use_tracing = ts->c_profilefunc != NULL || ts->c_tracefunc != NULL;
+    return 0;
+}
+
+static void clear_thread_trace(PyThreadState *ts)
+{
+    ts->c_tracefunc = NULL;
+    ts->use_tracing = ts->c_profilefunc != NULL;
+}
+#elif PY_VERSION_HEX < 0x030C0000
+static int set_thread_profile(PyThreadState *ts, Py_tracefunc func)
+{
+    return _PyEval_SetProfile(ts, func, NULL);
+}
+
+static void clear_thread_trace(PyThreadState *ts)
+{
+    _PyEval_SetTrace(ts, NULL, NULL);
+}
+#endif
+
 int tracer_start(void)
 {
     if (set_threading_hook(thread_hook) < 0)
@@ -175,7 +204,7 @@ int tracer_start(void)
     PyInterpreterState *interp = PyThreadState_Get()->interp;
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
          ts = PyThreadState_Next(ts)) {
-        if (_PyEval_SetProfile(ts, on_profile, NULL) < 0)
+        if (set_thread_profile(ts, on_profile) < 0)
             return -1;
     }
 #endif
@@ -191,9 +220,9 @@ void tracer_stop(void)
          ts = PyThreadState_Next(ts)) {
 #if PY_VERSION_HEX < 0x030C0000
         if (ts->c_profilefunc == on_profile)
-            _PyEval_SetProfile(ts, NULL, NULL);
+            set_thread_profile(ts, NULL);
         if (ts->c_tracefunc == on_trace)
-            _PyEval_SetTrace(ts, NULL, NULL);
+            clear_thread_trace(ts);
 #endif
     }
 #if PY_VERSION_HEX >= 0x030C0000
