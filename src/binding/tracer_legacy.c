@@ -5,8 +5,11 @@
  * lines, which 3.11 makes much cheaper than a trace hook.  Inside profiled
  * code (the innermost frame is profiled) only the trace hook is on: lines,
  * calls and returns, and no C-call events.  The hooks swap at the boundary.
- * Up to 3.11 the swap is two stores into the thread state; 3.12+ has no such
- * shortcut and keeps the profile hook on, adding the trace hook inside.
+ * On 3.11 the swap is a few stores into the thread state.  Other versions
+ * keep the profile hook on and add the trace hook inside with
+ * PyEval_SetTrace: before 3.11 the eval loop also consults a global
+ * tracing_possible count that only PyEval_SetTrace maintains, and 3.12+
+ * runs legacy hooks through sys.monitoring.
  * New threads get the profile hook through threading.setprofile(); threads
  * that exist already get it directly. */
 #include "tracer.h"
@@ -48,6 +51,12 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
  * that one must not see the event again: this is the frame it skips. */
 static __thread PyFrameObject *skip_frame __attribute__((tls_model("initial-exec")));
 
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+#define EXCLUSIVE_HOOKS 1
+#else
+#define EXCLUSIVE_HOOKS 0
+#endif
+
 static inline void dispatch(PyFrameObject *frame, int what)
 {
     if (what == PyTrace_CALL) {
@@ -87,7 +96,7 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
         engine_on_line(frame, PyFrame_GetLineNumber(frame));
         return 0;
     }
-#if PY_VERSION_HEX < 0x030C0000
+#if EXCLUSIVE_HOOKS
     if (what == PyTrace_CALL || what == PyTrace_RETURN) {
         dispatch(frame, what);
         if (PyThreadState_Get()->c_profilefunc == on_profile)
@@ -100,8 +109,8 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
 void tracer_lines(int on)
 {
     PyThreadState *ts = PyThreadState_Get();
-#if PY_VERSION_HEX < 0x030C0000
-    /* Up to 3.11 the eval loop traces while either hook is set, and reads
+#if EXCLUSIVE_HOOKS
+    /* 3.11's eval loop traces while either hook is set, and reads
      * the hooks from the thread state at each event, so a swap is a few
      * stores, not PyEval_SetTrace/SetProfile with their audit events and
      * reference juggling.  One of the two is always set, so tracing stays
