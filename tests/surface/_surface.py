@@ -103,7 +103,9 @@ def parse_report(text):
         header, rule = lines[i + 2], lines[i + 3]
         assert header in (MP_HEADER, ML_HEADER), "unexpected header %r" % header
         assert rule == "=" * len(header), "rule %r does not match header" % rule
-        col = header.index("Line Contents")
+        # memory_profiler's header puts "Line Contents" one column right of
+        # where its rows put the source; memline's two columns are 26 wide.
+        col = 47 if header == MP_HEADER else 73
         rows = []
         i += 4
         while i < len(lines) and lines[i].strip() and ROW_HEAD.match(lines[i]):
