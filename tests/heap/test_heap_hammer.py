@@ -1,0 +1,85 @@
+"""8 threads hammer the allocator hooks while profiling is switched on and
+off (issue 3: "the sanitizer run is clean, including a test that hammers the
+hooks from 8 threads").  The program is _hammer.py, run in a child process so
+a crash fails this test with its output instead of killing the suite; under
+`make test-asan` the child inherits the sanitizer preload and
+PYTHONMALLOC=malloc."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from _report import REPO, parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+N_THREADS = 8
+BALANCED_CALLS = 20
+# One execution of a churn line allocates or frees at most three 200 kB
+# blocks, one handed-over block and some small ones.
+ONE_EXECUTION = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def hammer():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    proc = subprocess.run(
+        [sys.executable, os.path.join(HERE, "_hammer.py"), "1.5", str(BALANCED_CALLS)],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, "hammer exited with %d\nstdout:\n%s\nstderr:\n%s" % (
+        proc.returncode, proc.stdout[-3000:], proc.stderr[-6000:])
+    return json.loads(proc.stdout)
+
+
+def test_no_errors_and_hooks_restored(hammer):
+    assert hammer["errors"] == []
+    assert hammer["threads_alive"] == 0
+    assert hammer["phase2_finished"]
+    assert hammer["restored_after_phase1"] and not hammer["active_after_phase1"]
+    assert hammer["restored"] and not hammer["active"]
+    # The hammer really hammered: many switches, every thread busy.
+    assert hammer["toggles"] >= 20, hammer["toggles"]
+    assert min(hammer["iterations_phase1"]) >= 10, hammer["iterations_phase1"]
+
+
+def test_phase1_counts_are_sane(hammer):
+    """Switched on and off mid-line, the numbers are still bounded by what
+    the lines can do: no underflow, no garbage, peaks within one
+    execution's allocations."""
+    blocks = parse(hammer["report1"])
+    assert len(blocks) == 1, hammer["report1"]
+    block = blocks[0]
+    assert block.has_heap
+    ran = [r for r in block.rows if r.seen]
+    assert ran, block
+    assert block.row("def churn_profiled(rng):").occurrences > 0
+    for r in ran:
+        assert 0 <= r.bytes("heap_peak") <= ONE_EXECUTION, r
+        assert abs(r.bytes("heap_incr")) <= max(r.occurrences, 1) * ONE_EXECUTION, r
+    big = block.row("big = [bytearray(")
+    assert big.bytes("heap_incr") > 0, big
+    assert big.bytes("heap_peak") >= 600, big
+
+
+def test_phase2_balanced_function_nets_to_zero(hammer):
+    """A function that frees all it allocates (small and large blocks, list
+    growth, bytes concatenation), run 20 times by each of 8 threads while
+    the others churn: its lines sum to zero within a few KiB, and every call
+    is counted."""
+    blocks = parse(hammer["report2"])
+    assert len(blocks) == 1, hammer["report2"]
+    block = blocks[0]
+    calls = N_THREADS * BALANCED_CALLS
+    assert block.row("return k").occurrences == calls, block
+    assert block.row("blocks.append(bytearray(").occurrences == calls * 50
+    total = block.total("heap_incr")
+    assert abs(total) <= 4 * 1024, (total, block)
+    # The big allocations and the frees both show: the zero is a balance,
+    # not an absence of counting.
+    alloc = block.row("blocks.append(bytearray(").bytes("heap_incr")
+    freed = block.row("blocks.clear()").bytes("heap_incr")
+    assert alloc > calls * 50 * 20000, alloc
+    assert abs(alloc + freed) <= 0.01 * alloc, (alloc, freed)
