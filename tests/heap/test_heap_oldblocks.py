@@ -5,61 +5,18 @@ the block's real size, never a guess, never double counted.
 Sizes memline uses for such frees: large blocks, malloc_usable_size(); small
 ones, their pymalloc size class (or, with PYTHONMALLOC=malloc, again
 malloc_usable_size()).  The expectations here are computed the same way,
-independently, through ctypes."""
+independently, through ctypes (_alloc.py)."""
 
-import ctypes
 import io
-import sys
 
 import pytest
 
 import memline
 from memline import _memline
+from _alloc import bytearray_usable, list_array_usable, object_block_size
 from _report import only_block
 
 KIB = 1024
-_libc = ctypes.CDLL(None)
-_libc.malloc.restype = ctypes.c_void_p
-_libc.malloc.argtypes = [ctypes.c_size_t]
-_libc.free.argtypes = [ctypes.c_void_p]
-_libc.malloc_usable_size.restype = ctypes.c_size_t
-_libc.malloc_usable_size.argtypes = [ctypes.c_void_p]
-
-
-def malloc_mode():
-    """True when every domain is libc malloc (PYTHONMALLOC=malloc): then the
-    object and raw domains share their functions."""
-    st = _memline._allocator_state()
-    return st["obj"][0] == st["raw"][0]
-
-
-_usable_cache = {}
-
-
-def usable(n):
-    """What malloc_usable_size reports for a fresh n-byte malloc block."""
-    if n not in _usable_cache:
-        p = _libc.malloc(n)
-        assert p
-        _usable_cache[n] = _libc.malloc_usable_size(p)
-        _libc.free(p)
-    return _usable_cache[n]
-
-
-def small_block_size(n):
-    """The size memline counts for an old small block of an n-byte request."""
-    if malloc_mode():
-        return usable(n)
-    return (n + 15) & ~15 if n <= 512 else None
-
-
-def buffer_usable_size(obj):
-    """malloc_usable_size of a bytearray's buffer."""
-    arr = (ctypes.c_char * len(obj)).from_buffer(obj)
-    try:
-        return _libc.malloc_usable_size(ctypes.addressof(arr))
-    finally:
-        del arr
 
 
 def heap_row(out, needle):
@@ -81,7 +38,7 @@ def test_old_large_bytearray_freed_inside():
     """A 50 MB bytearray made outside, dropped inside: -its usable size
     (exact up to the object header, well within 4 KiB)."""
     box = [bytearray(50 * 10 ** 6)]
-    want = -buffer_usable_size(box[0])
+    want = -bytearray_usable(box[0])
     out = io.StringIO()
 
     @profiled(out)
@@ -98,7 +55,7 @@ def test_old_large_list_freed_inside():
     """A list of 10**6 slots made outside, deleted inside: -8 MB and the
     list object."""
     holder = {"big": [None] * 10 ** 6}
-    want = -usable(8 * 10 ** 6)
+    want = -list_array_usable(holder["big"])
     out = io.StringIO()
 
     @profiled(out)
@@ -116,6 +73,7 @@ def test_old_large_list_grown_inside():
     hooks never saw): the increment is the new size minus the old usable
     size, not the whole new block."""
     big = [None] * 10 ** 6
+    old = list_array_usable(big)
     out = io.StringIO()
 
     @profiled(out)
@@ -127,7 +85,7 @@ def test_old_large_list_grown_inside():
     # CPython's growth rule: new allocated = (n + n/8 + 6) & ~3 slots.
     n = 10 ** 6 + 1
     new_slots = (n + (n >> 3) + 6) & ~3
-    want = 8 * new_slots - usable(8 * 10 ** 6)
+    want = 8 * new_slots - old
     row = heap_row(out, "lst.append(0)")
     assert abs(row.bytes("heap_incr") - want) <= 4 * KIB, (want, row)
     assert row.bytes("heap_incr") < 2 * 10 ** 6, row  # not the whole 9 MB block
@@ -138,11 +96,9 @@ def test_old_small_objects_freed_inside():
     about -(their size classes), within 5%."""
     n = 100000
     box = [[(i * 3 + 1000, i * 3 + 1001) for i in range(n)]]
-    lst = box[0]
-    tuple_block = small_block_size(sys.getsizeof(lst[0]))
-    int_block = small_block_size(sys.getsizeof(lst[0][0]))
-    want = n * (tuple_block + 2 * int_block) + usable(sys.getsizeof(lst) - sys.getsizeof([]))
-    del lst
+    want = list_array_usable(box[0]) + sum(
+        object_block_size(t) + object_block_size(t[0]) + object_block_size(t[1])
+        for t in box[0])
     out = io.StringIO()
 
     @profiled(out)
@@ -162,9 +118,7 @@ def test_old_small_bytes_freed_inside():
     made outside, freed inside."""
     n = 100000
     box = [[b"%031d" % i for i in range(n)]]
-    size = sys.getsizeof(box[0][0])
-    array = sys.getsizeof(box[0]) - sys.getsizeof([])  # the list's slot array
-    want = n * small_block_size(size) + usable(array)
+    want = list_array_usable(box[0]) + sum(object_block_size(b) for b in box[0])
     out = io.StringIO()
 
     @profiled(out)
@@ -196,7 +150,7 @@ def test_block_from_an_earlier_session_freed_in_a_later_one():
         return 0
 
     make(box)
-    want = -buffer_usable_size(box[0])
+    want = -bytearray_usable(box[0])
     out.seek(0)
     out.truncate()
     release(box)
@@ -208,7 +162,7 @@ def test_old_and_new_blocks_together_net_out():
     """Old blocks freed and new ones allocated on one line: the net is the
     new minus the old, never an underflow or a double count."""
     box = [bytearray(20 * 10 ** 6)]
-    old = buffer_usable_size(box[0])
+    old = bytearray_usable(box[0])
     out = io.StringIO()
 
     @profiled(out)
