@@ -1,0 +1,20 @@
+/* escape: text made safe to embed in SVG/HTML markup and in JSON inside a
+ * <script> element.  Both escapers also repair their input: bytes that are
+ * not valid UTF-8 become U+FFFD and control characters become spaces (XML
+ * forbids them), so any string a .dat file holds yields a well-formed
+ * document. */
+#ifndef ML_ESCAPE_H
+#define ML_ESCAPE_H
+
+#include "sbuf.h"
+
+/* Appends s with & < > " ' as character references.  Returns ML_OK, or
+ * ML_ENOMEM with b as it was. */
+int escape_xml(sbuf *b, const char *s);
+
+/* Appends s as a JSON string literal, quotes included, with < > & written
+ * as \u003c \u003e \u0026 so that it can never close a <script> element.
+ * Returns ML_OK, or ML_ENOMEM with b as it was. */
+int escape_json(sbuf *b, const char *s);
+
+#endif

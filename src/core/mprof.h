@@ -1,0 +1,26 @@
+/* mprof: memline's timeline verbs (run, attach, plot, peak, list, rm,
+ * clean), with mprof's flags and output.  This is the only part of the
+ * core that prints: results on stdout, one "memline: error: ..." line on
+ * stderr for a failure.  Safe to call more than once in one process (the
+ * Python binding does): it keeps no state between calls, never exits, and
+ * puts back the signal handlers it installs while sampling. */
+#ifndef ML_MPROF_H
+#define ML_MPROF_H
+
+/* Exit codes (see docs/timeline.md). */
+enum {
+    MPROF_OK = 0,
+    MPROF_EUSAGE = 2,       /* unknown verb or flag, bad or missing argument */
+    MPROF_ENOFILE = 3,      /* a .dat file missing, unreadable or without samples */
+    MPROF_ENOPROC = 4,      /* no such process, or the program cannot be run */
+    MPROF_EOUTPUT = 5,      /* an output file cannot be written */
+    MPROF_EINTERNAL = 6,    /* out of memory, /proc unreadable */
+    MPROF_EINTERRUPTED = 130 /* stopped by Ctrl-C (SIGINT) or SIGTERM */
+};
+
+/* argv[0] is the program name, argv[1] the verb.  Returns the exit code:
+ * one of the above, or with run -E the program's own (128 + N when it was
+ * killed by signal N). */
+int mprof_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,56 @@
+/* mprof_int: what the verb files (mprof.c: dispatch, run, attach;
+ * mprof_files.c: list, rm, clean, peak, plot) share.  Not part of the
+ * core's interface. */
+#ifndef ML_MPROF_INT_H
+#define ML_MPROF_INT_H
+
+#include <stddef.h>
+
+/* One option a verb accepts.  Invariant: short_name is 0 or a letter;
+ * long_name is NULL or without the leading dashes. */
+typedef struct mprof_opt {
+    char short_name;
+    const char *long_name;
+    int takes_value;
+    int id;
+} mprof_opt;
+
+/* Command-line scan state.  Invariant: 1 <= i <= argc. */
+typedef struct mprof_args {
+    int argc;
+    char **argv;
+    int i;          /* next argument to look at */
+    const char *verb;
+    int stop_at_positional; /* run/attach: the first positional ends options */
+    char cluster[64];       /* pending short flags of a -abc cluster */
+    size_t cluster_pos;
+} mprof_args;
+
+enum { MPROF_ARG_END = -1, MPROF_ARG_POSITIONAL = -2, MPROF_ARG_ERROR = -3 };
+
+/* Returns the next option's id (*value set when it takes one), or
+ * MPROF_ARG_POSITIONAL with *value the argument (with stop_at_positional,
+ * every later argument is positional), MPROF_ARG_END, or MPROF_ARG_ERROR
+ * after printing the error line. */
+int mprof_next(mprof_args *a, const mprof_opt *opts, const char **value);
+
+/* Prints "memline: error: " + message on stderr; returns code. */
+int mprof_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mprof_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The exit code for a core error code. */
+int mprof_code(int ml_err);
+
+/* The default profile names in the current directory, sorted (oldest
+ * first), as mprof lists them.  Returns ML_OK or ML_ENOMEM; the caller
+ * frees with mprof_free_list. */
+int mprof_profiles(char ***names, size_t *n);
+void mprof_free_list(char **names, size_t n);
+
+int mprof_run(int argc, char **argv, int attach);
+int mprof_plot(int argc, char **argv);
+int mprof_peak(int argc, char **argv);
+int mprof_list(int argc, char **argv);
+int mprof_rm(int argc, char **argv, int clean);
+
+#endif

@@ -1,0 +1,72 @@
+/* plot_int: what plot.c (layout and SVG) shares with plot_html.c (the page
+ * and its data).  Not part of the core's interface. */
+#ifndef ML_PLOT_INT_H
+#define ML_PLOT_INT_H
+
+#include "datfile.h"
+#include "plot.h"
+#include "sbuf.h"
+
+/* A document being written, with a sticky error: once rc is not ML_OK
+ * every further write is skipped, so drawing code checks once at the end. */
+typedef struct plot_w {
+    sbuf *b;
+    int rc;
+} plot_w;
+
+void plot_printf(plot_w *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void plot_xml(plot_w *w, const char *s);  /* escaped for markup */
+void plot_json(plot_w *w, const char *s); /* a JSON string literal */
+
+/* One curve.  Invariant: v holds n >= 1 points sorted by time, times are
+ * seconds from the start of the curve's file. */
+typedef struct plot_curve {
+    datfile_sample *v; /* owned */
+    size_t n;
+    char *label;       /* owned, unescaped */
+    const char *color;
+    int is_main;       /* a file's own memory, not a child's */
+    int has_fit;         /* opts.slope: slope and icept hold a least-squares fit */
+    double slope, icept;
+} plot_curve;
+
+/* One call of a profiled function, times relative like the curves. */
+typedef struct plot_call {
+    double t0, t1, m0, m1;
+    int depth;
+    size_t fn; /* index into names/labels */
+} plot_call;
+
+/* Everything laid out.  Invariants: xmin < xmax, ymin < ymax; the plot
+ * area is [left, right] x [top, bottom] in pixels with top < bottom; the
+ * call band (flame mode) is [band_top, band_top + rows * ROW_H]. */
+typedef struct plot_chart {
+    plot_curve *curves;
+    size_t n_curves;
+    plot_call *calls;
+    size_t n_calls;
+    const char *const *names; /* borrowed from the single file */
+    char **labels;            /* owned: shortest unambiguous names */
+    size_t n_names;
+    const char *title;        /* borrowed; may be NULL */
+    double xmin, xmax, ymin, ymax;
+    double max_t, max_m;      /* the highest point of the main curves */
+    double width, height, left, right, top, bottom, band_top;
+    int rows;
+    int flame;
+} plot_chart;
+
+#define PLOT_ROW_H 18.0
+
+double plot_px(const plot_chart *c, double t);
+double plot_py(const plot_chart *c, double m);
+const char *plot_fn_color(size_t fn);
+
+/* Writes the <svg> element (no XML prolog); interactive adds the hover
+ * marker and the element ids the page's script uses. */
+void plot_svg(plot_w *w, const plot_chart *c, int interactive);
+
+/* Writes the HTML page around plot_svg. */
+void plot_html(plot_w *w, const plot_chart *c);
+
+#endif

@@ -1,0 +1,270 @@
+/* sampler: reads a process's memory at fixed intervals and streams it into
+ * a .dat file.
+ *
+ * Cost model.  A reading of one process is one pread of /proc/PID/statm
+ * on a descriptor opened once (memsrc).  Finding descendants needs a scan
+ * of /proc, which costs about a millisecond on a busy machine, so it is not
+ * done at every tick: the loop times each scan and waits a hundred times
+ * that (at least one interval, at most a second) before the next, keeping
+ * scans under 1% of a core.  Known descendants are still read every tick.
+ * Lines are batched in memory and written every 0.1 s. */
+#include "sampler.h"
+
+#include "datfile.h"
+#include "memsrc.h"
+#include "mlalloc.h"
+#include "mlerr.h"
+#include "sbuf.h"
+
+#include <errno.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define FLUSH_PERIOD 0.1
+#define FLUSH_BYTES 32768
+#define SCAN_COST_FACTOR 100.0
+#define SCAN_MAX_PERIOD 1.0
+#define GRACE_TERM 3.0 /* seconds after an interrupt before SIGTERM */
+#define GRACE_KILL 6.0 /* ... and before SIGKILL */
+
+int sampler_spawn(char *const argv[], pid_t *pid)
+{
+    posix_spawnattr_t attr;
+    sigset_t none, dflt;
+    int err = posix_spawnattr_init(&attr);
+    if (err)
+        return ML_ENOMEM;
+    sigemptyset(&none);
+    sigemptyset(&dflt);
+    int sigs[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGPIPE, SIGXFSZ, SIGCHLD, SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+        sigaddset(&dflt, sigs[i]);
+    err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (!err)
+        err = posix_spawnattr_setsigmask(&attr, &none);
+    if (!err)
+        err = posix_spawnattr_setsigdefault(&attr, &dflt);
+    if (!err)
+        err = posix_spawnp(pid, argv[0], NULL, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
+    if (!err)
+        return ML_OK;
+    return err == ENOENT || err == ENOTDIR ? ML_ENOENT
+         : err == EACCES || err == EPERM || err == ENOEXEC ? ML_EACCES
+         : err == ENOMEM ? ML_ENOMEM : ML_EIO;
+}
+
+static double clock_sec(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The descendants being followed.  Invariant: pid[i] and src[i] go
+ * together; src[i] is NULL once that process was found gone. */
+typedef struct kids {
+    pid_t *pid;
+    memsrc **src;
+    size_t n;
+    double next_scan; /* monotonic time of the next /proc scan */
+} kids;
+
+static void kids_release(kids *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        memsrc_close(k->src[i]);
+    ml_free(k->pid);
+    ml_free(k->src);
+    k->pid = NULL;
+    k->src = NULL;
+    k->n = 0;
+}
+
+/* Replaces the followed set by root's current descendants, keeping the
+ * open sources of those already known.  On ML_ENOMEM/ML_EIO k is as it
+ * was. */
+static int kids_rescan(kids *k, pid_t root)
+{
+    pid_t *pids;
+    size_t n;
+    int rc = memsrc_descendants(root, &pids, &n);
+    if (rc != ML_OK)
+        return rc;
+    memsrc **src = n ? ml_calloc(n, sizeof *src) : NULL;
+    if (n && !src) {
+        ml_free(pids);
+        return ML_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < k->n && !src[i]; j++)
+            if (k->pid[j] == pids[i] && k->src[j]) {
+                src[i] = k->src[j];
+                k->src[j] = NULL;
+            }
+        if (!src[i] && memsrc_open(&src[i], pids[i], MEMSRC_RSS) != ML_OK)
+            src[i] = NULL; /* gone meanwhile, or not ours to read */
+    }
+    kids_release(k);
+    k->pid = pids;
+    k->src = src;
+    k->n = n;
+    return ML_OK;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return ML_EIO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return ML_OK;
+}
+
+static int flush(int fd, sbuf *out)
+{
+    int rc = write_all(fd, out->data, out->len);
+    sbuf_clear(out);
+    return rc;
+}
+
+/* One reading: MEM (plus descendants with include_children) and, with
+ * multiprocess, a CHLD line per live descendant.  Sets *gone when the
+ * target no longer exists. */
+static int sample(pid_t pid, memsrc *src, kids *k, const sampler_opts *o, sbuf *out, int *gone)
+{
+    int64_t rss, b;
+    int rc = memsrc_read(src, &rss);
+    *gone = rc == ML_ENOENT || (rc == ML_OK && rss == 0); /* zombies read 0 */
+    if (*gone || rc != ML_OK)
+        return *gone ? ML_OK : rc;
+    double mono = clock_sec(CLOCK_MONOTONIC);
+    if ((o->include_children || o->multiprocess) && mono >= k->next_scan) {
+        rc = kids_rescan(k, pid);
+        double now = clock_sec(CLOCK_MONOTONIC), wait = (now - mono) * SCAN_COST_FACTOR;
+        wait = wait < o->interval ? o->interval : wait > SCAN_MAX_PERIOD ? SCAN_MAX_PERIOD : wait;
+        k->next_scan = now + wait;
+        if (rc != ML_OK)
+            return rc;
+    }
+    double t = clock_sec(CLOCK_REALTIME);
+    size_t mark = out->len;
+    int64_t total = rss;
+    for (size_t i = 0; i < k->n && o->include_children; i++)
+        if (k->src[i] && memsrc_read(k->src[i], &b) == ML_OK)
+            total += b;
+    rc = datfile_put_mem(out, total, t);
+    for (size_t i = 0; rc == ML_OK && i < k->n && o->multiprocess; i++) {
+        if (!k->src[i])
+            continue;
+        if (memsrc_read(k->src[i], &b) != ML_OK || b == 0) {
+            memsrc_close(k->src[i]); /* exited (a zombie reads as 0) */
+            k->src[i] = NULL;
+            continue;
+        }
+        rc = datfile_put_chld(out, (long)k->pid[i], b, t);
+    }
+    if (rc != ML_OK)
+        out->len = mark; /* never a half-written reading */
+    return rc;
+}
+
+/* Reacts to new interrupts: passes on a signal the target did not get, and
+ * escalates to SIGTERM, then SIGKILL, on repeated interrupts or when the
+ * target outlives the grace periods.  Returns 1 when sampling should stop
+ * now (the target is not ours to wait for). */
+static int on_interrupt(pid_t pid, const sampler_opts *o, sampler_signal *sig, double now,
+                        double *since, int *escalated)
+{
+    if (!sig || sig->count == 0)
+        return 0;
+    if (!o->own_child)
+        return 1;
+    if (*since == 0)
+        *since = now;
+    if (sig->forward) {
+        kill(pid, sig->forward);
+        sig->forward = 0;
+    }
+    int want = sig->count >= 3 || now - *since >= GRACE_KILL  ? 2
+             : sig->count >= 2 || now - *since >= GRACE_TERM ? 1 : 0;
+    if (want > *escalated) {
+        kill(pid, want == 2 ? SIGKILL : SIGTERM);
+        *escalated = want;
+    }
+    return 0;
+}
+
+int sampler_run(pid_t pid, int fd, const sampler_opts *o, sampler_signal *sig,
+                sampler_result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (!(o->interval >= SAMPLER_MIN_INTERVAL) || pid <= 0)
+        return ML_EINVAL;
+    memsrc *src = NULL;
+    kids k = {NULL, NULL, 0, 0};
+    sbuf out = SBUF_INIT;
+    int rc = memsrc_open(&src, pid, MEMSRC_RSS);
+    double start = clock_sec(CLOCK_MONOTONIC), last_flush = start, since = 0;
+    double next = start;
+    int escalated = 0;
+    while (rc == ML_OK) {
+        double now = clock_sec(CLOCK_MONOTONIC);
+        if (on_interrupt(pid, o, sig, now, &since, &escalated)) {
+            res->end = SAMPLER_INTERRUPTED;
+            break;
+        }
+        if (o->own_child) {
+            pid_t w = waitpid(pid, &res->status, WNOHANG);
+            if (w == pid || (w < 0 && errno == ECHILD)) {
+                res->have_status = w == pid;
+                res->end = since ? SAMPLER_INTERRUPTED : SAMPLER_EXITED;
+                break;
+            }
+        }
+        int gone = 0;
+        rc = sample(pid, src, &k, o, &out, &gone);
+        if (rc != ML_OK)
+            break;
+        if (gone && !o->own_child) {
+            res->end = since ? SAMPLER_INTERRUPTED : SAMPLER_EXITED;
+            break;
+        }
+        res->samples += !gone;
+        if (o->timeout > 0 && now - start >= o->timeout && !since) {
+            res->end = SAMPLER_TIMEOUT;
+            break;
+        }
+        if (now - last_flush >= FLUSH_PERIOD || out.len >= FLUSH_BYTES) {
+            rc = flush(fd, &out);
+            last_flush = now;
+        }
+        next += o->interval;
+        if (next < now)
+            next = now + o->interval; /* fell behind: skip, never burst */
+        struct timespec ts = {(time_t)next, (long)((next - (double)(time_t)next) * 1e9)};
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+            if (sig && sig->count)
+                break;
+    }
+    if (out.len > 0) {
+        int frc = flush(fd, &out);
+        if (rc == ML_OK)
+            rc = frc;
+    }
+    sbuf_release(&out);
+    kids_release(&k);
+    memsrc_close(src);
+    return rc;
+}
