@@ -460,3 +460,76 @@ def test_exception_escaping_a_generator():
     block = only_block(out.getvalue())
     assert near(block.total("heap_incr"), 3 * M), block
     assert near(block.row("bytearray(2 * M)").bytes("heap_incr"), 2 * M)
+
+
+# ---- Heap peak spans nested calls ----
+
+def test_peak_includes_temporaries_of_nested_profiled_calls():
+    """The callee (profiled too) allocates a temporary and frees it before
+    returning: the calling line's Heap incr is ~0, its Heap peak the
+    temporary."""
+    def inner(n):
+        tmp = bytearray(n)
+        size = len(tmp)
+        del tmp
+        return size
+
+    def outer(n):
+        got = inner(n)
+        return got
+
+    prof = memline.LineProfiler()
+    prof.add_function(inner)
+    prof.add_function(outer)
+    with prof:
+        assert outer(8 * M) == 8 * M
+    out = io.StringIO()
+    memline.show_results(prof, stream=out, precision=12)
+    blocks = {b.rows[0].source.strip(): b for b in parse(out.getvalue())}
+    call = blocks["def outer(n):"].row("got = inner(n)")
+    assert near(call.bytes("heap_incr"), 0), call
+    assert near(call.bytes("heap_peak"), 8 * M), call
+    alloc = blocks["def inner(n):"].row("tmp = bytearray(n)")
+    assert near(alloc.bytes("heap_peak"), 8 * M), alloc
+
+
+def test_peak_of_recursive_line_spans_the_levels_below():
+    """Each level holds a temporary while it recurses and frees it after:
+    the outermost recursive line's peak is the levels below it together."""
+    out = io.StringIO()
+
+    @decorate(out)
+    def deep(n):
+        tmp = bytearray(M)
+        if n > 1:
+            deep(n - 1)
+        del tmp
+        return n
+
+    assert deep(4) == 4
+    block = only_block(out.getvalue())
+    recurse = block.row("deep(n - 1)")
+    assert recurse.occurrences == 3
+    assert near(recurse.bytes("heap_peak"), 3 * M, 4 * SLACK), recurse
+    assert near(recurse.bytes("heap_incr"), 0), recurse
+    assert near(block.row("tmp = bytearray(M)").bytes("heap_incr"), 4 * M)
+    assert near(block.row("del tmp").bytes("heap_incr"), -4 * M)
+    assert near(block.total("heap_incr"), 0), block
+
+
+def test_peak_includes_unprofiled_callees():
+    """An unprofiled helper's temporary counts for the line that called it."""
+    out = io.StringIO()
+
+    def helper(n):
+        return len(bytearray(n))
+
+    @decorate(out)
+    def caller(n):
+        size = helper(n)
+        return size
+
+    assert caller(6 * M) == 6 * M
+    row = only_block(out.getvalue()).row("size = helper(n)")
+    assert near(row.bytes("heap_incr"), 0), row
+    assert near(row.bytes("heap_peak"), 6 * M), row
