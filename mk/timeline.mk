@@ -18,7 +18,7 @@ $(BUILD)/cli/main.o: src/cli/main.c src/core/mprof.h
 	$(CC) $(CFLAGS_ALL) -Isrc/core -c $< -o $@
 
 $(MEMLINE_BIN): $(BUILD)/cli/main.o $(CORE_OBJ)
-	$(CC) $(SANFLAGS) -o $@ $^ -lpthread -lm
+	$(CC) $(SANFLAGS) -o $@ $^ -lpthread
 
 # libFuzzer on the .dat parser, for FUZZ_SECONDS, from the seed corpus in
 # tests/fuzz/corpus (new inputs go to build/fuzz/corpus, not the tree).

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,13 +47,14 @@ void datfile_free(datfile *df)
     ml_free(df);
 }
 
-/* A whole token as a finite double; 0 when it is not one. */
+/* A whole token as a double within +-DATFILE_MAX_VALUE; 0 when it is not
+ * one (NaN and infinities included). */
 static int parse_num(const char *tok, double *out)
 {
     char *end;
     errno = 0;
     double v = strtod(tok, &end);
-    if (end == tok || *end != '\0' || !isfinite(v))
+    if (end == tok || *end != '\0' || !(v >= -DATFILE_MAX_VALUE && v <= DATFILE_MAX_VALUE))
         return 0;
     *out = v;
     return 1;

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define DATFILE_MAX_VALUE 1e15
+
 /* One reading.  Values stay in the file's unit (MiB, as the double the text
  * parses to) so that peaks print digit for digit as mprof prints them; the
  * sampler counts bytes and converts only when it writes a line. */
@@ -45,7 +47,8 @@ typedef struct datfile_func {
 /* A parsed file.  Invariants: every array holds n valid entries within cap;
  * children are in order of their first CHLD line and pids are distinct;
  * names are distinct and in order of first use, each func's name < n_names;
- * every double is finite.  cmdline is NULL when the file had no CMDLINE
+ * every double is within +-DATFILE_MAX_VALUE (so sums and scales stay
+ * finite; a larger number makes its line malformed).  cmdline is NULL when the file had no CMDLINE
  * (the last one wins, as in mprof). */
 typedef struct datfile {
     char *cmdline;

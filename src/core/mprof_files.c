@@ -145,9 +145,10 @@ int mprof_list(int argc, char **argv)
 {
     static const mprof_opt opts[] = {{'h', "help", 0, F_HELP}, {0, NULL, 0, 0}};
     filelist f = {0};
+    for (int i = 2; i < argc; i++)
+        if (argv[i][0] != '-')
+            return mprof_fail(MPROF_EUSAGE, "list: takes no argument");
     int rc = scan(argc, argv, opts, help_only, "usage: memline list", &f, 0);
-    if (rc == MPROF_OK && f.n)
-        rc = mprof_fail(MPROF_EUSAGE, "list: takes no argument");
     char **p = NULL;
     size_t n = 0;
     if (rc == MPROF_OK && mprof_profiles(&p, &n) != ML_OK)
@@ -259,7 +260,8 @@ static int plot_opt(void *ctx, int id, const char *v)
                               "by a comma", v);
         v = end + 1;
         c->o.win_hi = strtod(v, &end);
-        if (end == v || *end || !(c->o.win_hi > c->o.win_lo))
+        if (end == v || *end || !(c->o.win_hi > c->o.win_lo) || c->o.win_lo < -1e15 ||
+            c->o.win_hi > 1e15)
             return mprof_fail(MPROF_EUSAGE, "plot: window '%s' must be two increasing numbers "
                               "separated by a comma", v);
         c->o.have_window = 1;

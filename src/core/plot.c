@@ -10,7 +10,6 @@
 #include "mlerr.h"
 #include "plot_int.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,13 +170,14 @@ static char *start_label(double t0, const char *name)
 {
     if (name)
         return ml_strdup(name);
-    time_t sec = (time_t)floor(t0);
+    time_t sec = (time_t)t0;
+    sec -= (double)sec > t0; /* floor, for times before 1970 too */
     struct tm tm;
     char buf[64];
     if (!localtime_r(&sec, &tm) ||
         !strftime(buf, sizeof buf, "%d / %m / %Y - start at %H:%M:%S", &tm))
         snprintf(buf, sizeof buf, "start at %.3f", t0);
-    return dup_printf("%s.%03d", buf, (int)((t0 - floor(t0)) * 1000 + 0.5) % 1000);
+    return dup_printf("%s.%03d", buf, (int)((t0 - (double)sec) * 1000 + 0.5) % 1000);
 }
 
 /* The last `level` dotted parts of name. */

@@ -4,15 +4,36 @@
 #include "mlerr.h"
 #include "plot_int.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #define MAX_COLOR "#d32f2f"
+#define MAX_TICKS 60
 
+/* Plain arithmetic instead of libm, which the core does not link. */
+static double abs_d(double x)
+{
+    return x < 0 ? -x : x;
+}
+
+static double ceil_d(double x)
+{
+    if (!(abs_d(x) < 1e15))
+        return x;
+    double i = (double)(long long)x;
+    return i < x ? i + 1 : i;
+}
+
+
+/* A tick step of 1, 2, 2.5 or 5 times a power of ten, near range/target. */
 static double nice_step(double range, int target)
 {
-    double raw = range / target, mag = pow(10, floor(log10(raw))), f = raw / mag;
+    double raw = range / target, mag = 1;
+    while (mag * 10 <= raw)
+        mag *= 10;
+    while (mag > raw)
+        mag /= 10;
+    double f = raw / mag;
     return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * mag;
 }
 
@@ -20,8 +41,11 @@ static double nice_step(double range, int target)
 static int step_digits(double step)
 {
     int d = 0;
-    while (d < 9 && fabs(step * pow(10, d) - round(step * pow(10, d))) > 1e-6)
+    double s = step;
+    while (d < 9 && s < 1e15 && abs_d(s - (double)(long long)(s + 0.5)) > 1e-6) {
+        s *= 10;
         d++;
+    }
     return d;
 }
 
@@ -29,20 +53,22 @@ static void axes(plot_w *w, const plot_chart *c)
 {
     double xs = nice_step(c->xmax - c->xmin, 8), ys = nice_step(c->ymax - c->ymin, 6);
     int xd = step_digits(xs), yd = step_digits(ys);
+    double x0 = ceil_d(c->xmin / xs) * xs, y0 = ceil_d(c->ymin / ys) * ys;
     plot_printf(w, "<g class=\"grid\" stroke=\"#e0e0e0\" stroke-width=\"1\">\n");
-    for (double t = ceil(c->xmin / xs) * xs; t <= c->xmax + xs * 1e-9; t += xs)
+    for (int i = 0; i < MAX_TICKS && x0 + i * xs <= c->xmax + xs * 1e-9; i++)
         plot_printf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-                    plot_px(c, t), c->top, plot_px(c, t), c->bottom);
-    for (double m = ceil(c->ymin / ys) * ys; m <= c->ymax + ys * 1e-9; m += ys)
+                    plot_px(c, x0 + i * xs), c->top, plot_px(c, x0 + i * xs), c->bottom);
+    for (int i = 0; i < MAX_TICKS && y0 + i * ys <= c->ymax + ys * 1e-9; i++)
         plot_printf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", c->left,
-                    plot_py(c, m), c->right, plot_py(c, m));
+                    plot_py(c, y0 + i * ys), c->right, plot_py(c, y0 + i * ys));
     plot_printf(w, "</g>\n<g class=\"axes\" fill=\"#333\" font-size=\"12\">\n");
-    for (double t = ceil(c->xmin / xs) * xs; t <= c->xmax + xs * 1e-9; t += xs)
+    for (int i = 0; i < MAX_TICKS && x0 + i * xs <= c->xmax + xs * 1e-9; i++)
         plot_printf(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.*f</text>\n",
-                    plot_px(c, t), c->bottom + 18, xd, fabs(t) < xs * 1e-9 ? 0.0 : t);
-    for (double m = ceil(c->ymin / ys) * ys; m <= c->ymax + ys * 1e-9; m += ys)
+                    plot_px(c, x0 + i * xs), c->bottom + 18, xd,
+                    abs_d(x0 + i * xs) < xs * 1e-9 ? 0.0 : x0 + i * xs);
+    for (int i = 0; i < MAX_TICKS && y0 + i * ys <= c->ymax + ys * 1e-9; i++)
         plot_printf(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.*f</text>\n",
-                    c->left - 6, plot_py(c, m) + 4, yd, m);
+                    c->left - 6, plot_py(c, y0 + i * ys) + 4, yd, y0 + i * ys);
     plot_printf(w, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\">"
                    "time (in seconds)</text>\n", (c->left + c->right) / 2, c->bottom + 38);
     plot_printf(w, "<text transform=\"translate(%.1f %.1f) rotate(-90)\" text-anchor=\"middle\" "
