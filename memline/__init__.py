@@ -105,7 +105,9 @@ def load_ipython_extension(ip):
             by -f, then shows their line report.  -T FILE also writes it to
             FILE, -r returns the LineProfiler, -c adds child processes'
             memory.  In cell form the cell body follows the statement."""
-            opts, stmt = self.parse_options(parameter_s, "rf:T:c", list_all=True)
+            # posix=False keeps the statement's quotes: g("x") stays g("x").
+            opts, stmt = self.parse_options(parameter_s, "rf:T:c", list_all=True,
+                                            posix=False, strict=False)
             if cell is not None:
                 stmt += "\n" + cell
             ns = self.shell.user_ns

@@ -157,6 +157,15 @@ def test_mprun_c_includes_children(ip, capsys):
         assert low <= held - first <= high, (opts, [r.text for r in block.rows])
 
 
+def test_mprun_statement_keeps_its_quotes(ip, capsys):
+    # fixed in memline/__init__.py: the option parser dropped the quotes,
+    # so g("x") ran as g(x)
+    ok(ip.run_cell('%mprun -f nb_other quoted = nb_other(len("abc")) + len(\'it\'\'s\')'))
+    assert ip.user_ns["quoted"] == 3 + 3
+    [block] = parse_report(capsys.readouterr().out)
+    assert block.row("total += i").occ == "3"
+
+
 def test_mprun_unknown_function_is_a_usage_error(ip, capsys):
     result = ip.run_cell("%mprun -f no_such_function nb_func(1)")
     assert result.error_in_exec is not None
