@@ -37,3 +37,8 @@ fuzz: $(FUZZ_DIR)/fuzz_datfile
 bench: bench-timeline
 bench-timeline: $(MEMLINE_BIN)
 	$(PYTHON) bench/bench_timeline.py --memline $(MEMLINE_BIN)
+
+# Where the binary is, for tests: make -s print-memline
+.PHONY: print-memline
+print-memline:
+	@echo $(MEMLINE_BIN)
