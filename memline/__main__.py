@@ -86,7 +86,8 @@ def _new_main(**attrs):
     """A fresh __main__ module for the program, installed in sys.modules so
     that pickling and multiprocessing find the program's own globals."""
     main = types.ModuleType("__main__")
-    main.__dict__.update(__builtins__=builtins, __cached__=None, **attrs)
+    main.__dict__.update(__builtins__=builtins, __cached__=None)
+    main.__dict__.update(attrs)
     sys.modules["__main__"] = main
     return main
 
@@ -117,8 +118,8 @@ def _prepare_module(name, args):
     except ImportError as e:
         raise _UsageError("cannot run module %r: %s" % (name, e)) from None
     sys.argv[:] = [spec.origin or name] + args
-    main = _new_main(__file__=spec.origin, __loader__=spec.loader, __spec__=spec,
-                     __package__=spec.parent)
+    main = _new_main(__file__=spec.origin, __cached__=spec.cached, __loader__=spec.loader,
+                     __spec__=spec, __package__=spec.parent)
     return lambda: exec(code, main.__dict__)
 
 
@@ -195,9 +196,13 @@ def _profile_program(opts):
             prof.show_results(stream=stream)
         else:
             show_results(prof, stream=stream, precision=opts.precision)
-    finally:
         if out:
             out.close()
+    except (OSError, ValueError) as e:
+        # The program closed stdout, the reader of the pipe went away, the
+        # disk is full: say so in one line; the program's status still counts.
+        print("memline: error: cannot write the report: %s" % e, file=sys.stderr)
+        return status or 1
     return status
 
 

@@ -1,0 +1,297 @@
+"""Shared helpers for the API (tests/api) and black-box CLI (tests/cli) tests:
+reading memline's line report, the one formatter of expected rows, and
+running Python or ``python -m memline`` in a child process as a user would.
+
+The report is memory_profiler's:
+
+    Filename: /path/to/script.py
+    <blank>
+    Line #    Mem usage    Increment  Occurrences   Line Contents
+    =============================================================
+         9   13.402 MiB    0.000 MiB           1   @profile
+        10                                         def my_func():
+    <blank>
+    <blank>
+
+Rows follow ``'{0:>6} {1:>12} {2:>12}  {3:>10}   {4:<}'`` with values
+``'{:{p+4}.{p}f} MiB'``.  memline adds ``Heap incr`` and ``Heap peak`` (issue
+3) after Occurrences and before Line Contents: ``' {:>12} {:>12}'`` more per
+row that ran, 26 spaces more per row that never ran.  Every layout check goes
+through ``format_row`` and ``check_block``, which accept both forms; the form
+is read from the header line.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MIB = 1 << 20
+
+HEADER5 = "Line #    Mem usage    Increment  Occurrences   Line Contents"
+HEADER7 = ("Line #    Mem usage    Increment  Occurrences   Heap incr    Heap peak   "
+           "Line Contents")
+# memory_profiler 0.61's row template, and memline's two extra cells.
+TEMPLATE5 = "{0:>6} {1:>12} {2:>12}  {3:>10}   {4:<}"
+HEAP_CELLS = " {0:>12} {1:>12}"
+
+_VALUE = r"(-?\d+(?:\.\d*)?) MiB"
+_ROW5 = re.compile(r"^ *(\d+) +" + _VALUE + r" +" + _VALUE + r" +(\d+)")
+_ROW7 = re.compile(r"^ *(\d+) +" + _VALUE + r" +" + _VALUE + r" +(\d+) +" + _VALUE
+                   + r" +" + _VALUE)
+
+
+def mib(value, precision):
+    """One MiB cell's text, as memory_profiler writes it: '{:{p+4}.{p}f} MiB'."""
+    return "{0:{1}.{2}f} MiB".format(value, precision + 4, precision)
+
+
+def format_row(lineno, source, precision=1, columns=5, mem=None, incr=None,
+               occurrences=None, heap_incr=None, heap_peak=None):
+    """The exact text (without newline) of one row: memory_profiler's template
+    for the first five columns, memline's two heap cells inserted before the
+    source when columns == 7.  mem None means the line never ran."""
+    if columns not in (5, 7):
+        raise ValueError("columns must be 5 or 7")
+    if mem is None:
+        head = TEMPLATE5.format(lineno, "", "", "", "")[:-3]
+        heap = HEAP_CELLS.format("", "")
+    else:
+        head = TEMPLATE5.format(lineno, mib(mem, precision), mib(incr, precision),
+                                occurrences, "")[:-3]
+        heap = (HEAP_CELLS.format(mib(heap_incr, precision), mib(heap_peak, precision))
+                if columns == 7 else "")
+    return head + (heap if columns == 7 else "") + "   " + source
+
+
+class Row:
+    """One row of a block.  Values are MiB floats as printed; ``seen`` is False
+    for a line that never ran (then the values are None)."""
+
+    def __init__(self, text, lineno, source, seen, mem=None, incr=None, occurrences=None,
+                 heap_incr=None, heap_peak=None):
+        self.text = text
+        self.lineno = lineno
+        self.source = source
+        self.seen = seen
+        self.mem = mem
+        self.incr = incr
+        self.occurrences = occurrences
+        self.heap_incr = heap_incr
+        self.heap_peak = heap_peak
+
+    def __repr__(self):
+        return "<Row %r>" % self.text
+
+
+class Block:
+    """One function's table, with its exact text (``text``) from the
+    ``Filename:`` line through the two blank lines that end it."""
+
+    def __init__(self, filename, header, rule, rows, text):
+        self.filename = filename
+        self.header = header
+        self.rule = rule
+        self.rows = rows
+        self.text = text
+
+    @property
+    def columns(self):
+        return 7 if self.header == HEADER7 else 5
+
+    def row(self, needle):
+        """The one row whose source, stripped, starts with needle."""
+        hits = [r for r in self.rows if r.source.strip().startswith(needle)]
+        if len(hits) != 1:
+            raise AssertionError("%d rows start with %r in\n%s" % (len(hits), needle, self.text))
+        return hits[0]
+
+    def line(self, lineno):
+        for r in self.rows:
+            if r.lineno == lineno:
+                return r
+        raise AssertionError("no row %d in\n%s" % (lineno, self.text))
+
+    def __repr__(self):
+        return "<Block %s\n%s>" % (self.filename, self.text)
+
+
+def _parse_row(line, columns):
+    m = (_ROW7 if columns == 7 else _ROW5).match(line)
+    if m and line[m.end():m.end() + 3] == "   ":
+        g = m.groups()
+        source = line[m.end() + 3:]
+        heap = (float(g[4]), float(g[5])) if columns == 7 else (None, None)
+        return Row(line, int(g[0]), source, True, float(g[1]), float(g[2]), int(g[3]), *heap)
+    m = re.match(r"^ *(\d+)(?= |$)", line)
+    if not m:
+        raise AssertionError("not a report row: %r" % line)
+    width = 47 if columns == 5 else 73
+    return Row(line, int(m.group(1)), line[width:], False)
+
+
+def parse_report(text):
+    """Every block of text, in order.  Lines outside blocks (the program's
+    own output) are skipped; a malformed block raises AssertionError.  The
+    framing is checked here: blank line after ``Filename:``, a known header,
+    a rule of '=' as long as the header, rows, then exactly two blank lines."""
+    lines = text.split("\n")
+    blocks = []
+    i = 0
+    while i < len(lines):
+        if not lines[i].startswith("Filename: "):
+            i += 1
+            continue
+        start = i
+        filename = lines[i][len("Filename: "):]
+        assert i + 3 < len(lines), "truncated block at the end of\n%s" % text
+        assert lines[i + 1] == "", "no blank line after %r" % lines[i]
+        header, rule = lines[i + 2], lines[i + 3]
+        assert header in (HEADER5, HEADER7), "unknown header %r" % header
+        assert rule == "=" * len(header), "rule %r is not '=' * len(header)" % rule
+        columns = 7 if header == HEADER7 else 5
+        rows = []
+        i += 4
+        while i < len(lines) and lines[i] != "":
+            rows.append(_parse_row(lines[i], columns))
+            i += 1
+        assert lines[i:i + 2] == ["", ""], (
+            "block of %s does not end with two blank lines:\n%s" % (filename, text))
+        i += 2
+        # text ends "...\n\n\n" after the last row when it is the last block.
+        blocks.append(Block(filename, header, rule, rows, "\n".join(lines[start:i]) + "\n"))
+    return blocks
+
+
+def only_block(text):
+    blocks = parse_report(text)
+    assert len(blocks) == 1, "expected one block, got %d in\n%s" % (len(blocks), text)
+    return blocks[0]
+
+
+def check_block(block, precision, path=None, first=None, last=None):
+    """The layout check: every row is exactly what format_row gives for its
+    values at this precision (so the widths, spacing and digits are
+    memory_profiler's), numbers are consecutive, and with path the source
+    column is the file's text and the rows run from first to last."""
+    for r in block.rows:
+        want = format_row(r.lineno, r.source, precision, block.columns, r.mem, r.incr,
+                          r.occurrences, r.heap_incr, r.heap_peak)
+        assert r.text == want, "row layout differs:\n got  %r\n want %r" % (r.text, want)
+    numbers = [r.lineno for r in block.rows]
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), numbers
+    if path is not None:
+        with open(path, encoding="utf-8") as f:
+            src = f.read().split("\n")
+        for r in block.rows:
+            assert r.source == src[r.lineno - 1], (r, src[r.lineno - 1])
+    if first is not None:
+        assert numbers[0] == first, (numbers, block)
+    if last is not None:
+        assert numbers[-1] == last, (numbers, block)
+
+
+def strip_heap_columns(text):
+    """text with memline's two heap columns cut out of every block: what
+    memory_profiler would print for the same values (valid while no cell
+    overflows its 12 characters)."""
+    out = []
+    cut = False
+    for line in text.split("\n"):
+        if line == HEADER7:
+            cut = True
+            out.append(HEADER5)
+        elif line == HEADER5:
+            cut = False
+            out.append(line)
+        elif cut and line and set(line) == {"="}:
+            out.append("=" * len(HEADER5))
+        elif cut and re.match(r"^ *\d+(?= |$)", line) and len(line) >= 70:
+            out.append(line[:44] + line[70:])
+        else:
+            if line.startswith("Filename: "):
+                cut = False
+            out.append(line)
+    return "\n".join(out)
+
+
+def lineno_of(path, needle, nth=1):
+    """The number of the nth line of path that contains needle."""
+    with open(path, encoding="utf-8") as f:
+        hits = [i for i, line in enumerate(f, 1) if needle in line]
+    assert len(hits) >= nth, "%r not in %s" % (needle, path)
+    return hits[nth - 1]
+
+
+# ---- running programs ----
+
+def child_env(extra=None, repo_on_path=True):
+    """The environment for a child Python.  With repo_on_path this checkout
+    comes first on PYTHONPATH.  Under the sanitizer run (libasan preloaded),
+    ASan's quarantine is turned off so freed memory goes back to the system
+    and RSS numbers mean what they mean in a normal build."""
+    env = dict(os.environ)
+    if repo_on_path:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, env.get("PYTHONPATH")) if p)
+    else:
+        env.pop("PYTHONPATH", None)
+    if "asan" in env.get("LD_PRELOAD", ""):
+        opts = env.get("ASAN_OPTIONS", "")
+        env["ASAN_OPTIONS"] = (opts + ":" if opts else "") + "quarantine_size_mb=0"
+    env.pop("PYTHONSTARTUP", None)
+    env.setdefault("PYTHONIOENCODING", "utf-8")
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run(argv, cwd, timeout=120, env=None, stdin=None):
+    """Runs argv in its own session; on timeout the whole process group
+    (pool workers included) is killed and the test fails.  Returns the
+    CompletedProcess, text mode."""
+    p = subprocess.Popen([str(a) for a in argv], cwd=str(cwd),
+                         env=env if env is not None else child_env(),
+                         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        out, err = p.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = p.communicate()
+        raise AssertionError("%s timed out after %ss\nstdout:\n%s\nstderr:\n%s"
+                             % (" ".join(map(str, argv)), timeout, out, err[-4000:]))
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
+def run_python(args, cwd, **kw):
+    """``python ARGS`` with the interpreter running the tests."""
+    return run([sys.executable] + list(args), cwd, **kw)
+
+
+def run_memline(args, cwd, **kw):
+    """``python -m memline ARGS``."""
+    return run_python(["-m", "memline"] + list(args), cwd, **kw)
+
+
+def write(path, text):
+    """Writes text to path (a pathlib.Path); returns path."""
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def assert_one_error(proc, kind="error", status=2):
+    """proc failed as memline fails on bad input: the given exit status and
+    exactly one stderr line, starting 'memline: <kind>: ', no traceback.
+    Returns that line."""
+    lines = proc.stderr.splitlines()
+    assert proc.returncode == status, (proc.returncode, proc.stderr)
+    assert len(lines) == 1, "expected one stderr line, got:\n%s" % proc.stderr
+    assert lines[0].startswith("memline: %s: " % kind), lines[0]
+    assert "Traceback" not in proc.stderr
+    return lines[0]
