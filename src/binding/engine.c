@@ -493,5 +493,5 @@ void engine_on_line(PyFrameObject *frame, int line)
     charge(f, now, 1);
     enter_line(f, line);
     if (f->prof->max_mem > 0 && now >= f->prof->max_mem && f->prof->on)
-        profiler_over_limit(f->prof, now);
+        profiler_over_limit(f->prof, now, frame);
 }

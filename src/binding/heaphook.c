@@ -43,6 +43,13 @@ typedef enum { MODE_OFF, MODE_PYMALLOC, MODE_MALLOC } hook_mode;
 static hook_mode mode = MODE_OFF;
 static const char *unavailable_why = "heap accounting was not initialised";
 static int installed;
+/* Which of our hooks are in their allocator chain.  A hook that another
+ * tool (tracemalloc, say) has wrapped cannot be taken out without breaking
+ * that tool's chain: it stays, keeps chaining and counting, and is not
+ * installed a second time; once the tool restores it, removal works again. */
+enum { HOOK_RAW, HOOK_MEM, HOOK_OBJ, HOOK_ARENA, HOOK_COUNT };
+static int in_chain[HOOK_COUNT];
+
 
 static PyMemAllocatorEx saved_raw, saved_mem, saved_obj;
 static PyMemAllocatorEx hook_raw, hook_mem, hook_obj;
@@ -304,7 +311,7 @@ const char *heaphook_unavailable(void)
 
 int heaphook_active(void)
 {
-    return installed;
+    return installed || in_chain[HOOK_RAW] || in_chain[HOOK_MEM] || in_chain[HOOK_OBJ];
 }
 
 static void make_hook(PyMemAllocatorEx *hook, PyMemAllocatorEx *saved, int pymalloc)
@@ -314,6 +321,16 @@ static void make_hook(PyMemAllocatorEx *hook, PyMemAllocatorEx *saved, int pymal
     hook->calloc = pymalloc ? py_calloc : all_calloc;
     hook->realloc = pymalloc ? py_realloc : all_realloc;
     hook->free = pymalloc ? py_free : all_free;
+}
+
+static void install_domain(int which, PyMemAllocatorDomain domain, PyMemAllocatorEx *hook,
+                           PyMemAllocatorEx *saved)
+{
+    if (in_chain[which])
+        return;
+    PyMem_GetAllocator(domain, saved);
+    PyMem_SetAllocator(domain, hook);
+    in_chain[which] = 1;
 }
 
 int heaphook_install(void)
@@ -334,9 +351,6 @@ int heaphook_install(void)
     pthread_mutex_unlock(&table_lock);
 
     int pymalloc = mode == MODE_PYMALLOC;
-    PyMem_GetAllocator(PYMEM_DOMAIN_RAW, &saved_raw);
-    PyMem_GetAllocator(PYMEM_DOMAIN_MEM, &saved_mem);
-    PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &saved_obj);
     hook_raw.ctx = &saved_raw;
     hook_raw.malloc = raw_malloc;
     hook_raw.calloc = raw_calloc;
@@ -344,49 +358,51 @@ int heaphook_install(void)
     hook_raw.free = raw_free;
     make_hook(&hook_mem, &saved_mem, pymalloc);
     make_hook(&hook_obj, &saved_obj, pymalloc);
-    if (pymalloc) {
+    if (pymalloc && !in_chain[HOOK_ARENA]) {
         PyObject_GetArenaAllocator(&saved_arena);
         hook_arena.ctx = &saved_arena;
         hook_arena.alloc = arena_alloc;
         hook_arena.free = arena_free;
         PyObject_SetArenaAllocator(&hook_arena);
+        in_chain[HOOK_ARENA] = 1;
     }
-    PyMem_SetAllocator(PYMEM_DOMAIN_RAW, &hook_raw);
-    PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &hook_mem);
-    PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &hook_obj);
+    install_domain(HOOK_RAW, PYMEM_DOMAIN_RAW, &hook_raw, &saved_raw);
+    install_domain(HOOK_MEM, PYMEM_DOMAIN_MEM, &hook_mem, &saved_mem);
+    install_domain(HOOK_OBJ, PYMEM_DOMAIN_OBJ, &hook_obj, &saved_obj);
     installed = 1;
     return 0;
 }
 
-/* Puts saved back in domain if hook is still the allocator there.  If some
- * other tool wrapped ours since, ours must stay: the hooks keep chaining and
- * counting, which is harmless. */
-static int restore(PyMemAllocatorDomain domain, PyMemAllocatorEx *hook, PyMemAllocatorEx *saved)
+/* Puts saved back in domain if hook is still the allocator there. */
+static void restore(int which, PyMemAllocatorDomain domain, PyMemAllocatorEx *hook,
+                    PyMemAllocatorEx *saved)
 {
+    if (!in_chain[which])
+        return;
     PyMemAllocatorEx cur;
     PyMem_GetAllocator(domain, &cur);
-    if (cur.malloc != hook->malloc || cur.ctx != hook->ctx)
-        return 0;
-    PyMem_SetAllocator(domain, saved);
-    return 1;
+    if (cur.malloc == hook->malloc && cur.ctx == hook->ctx) {
+        PyMem_SetAllocator(domain, saved);
+        in_chain[which] = 0;
+    }
 }
 
 void heaphook_remove(void)
 {
     if (!installed)
         return;
-    int ok = restore(PYMEM_DOMAIN_OBJ, &hook_obj, &saved_obj);
-    ok &= restore(PYMEM_DOMAIN_MEM, &hook_mem, &saved_mem);
-    ok &= restore(PYMEM_DOMAIN_RAW, &hook_raw, &saved_raw);
-    if (mode == MODE_PYMALLOC) {
+    restore(HOOK_OBJ, PYMEM_DOMAIN_OBJ, &hook_obj, &saved_obj);
+    restore(HOOK_MEM, PYMEM_DOMAIN_MEM, &hook_mem, &saved_mem);
+    restore(HOOK_RAW, PYMEM_DOMAIN_RAW, &hook_raw, &saved_raw);
+    if (in_chain[HOOK_ARENA]) {
         PyObjectArenaAllocator cur;
         PyObject_GetArenaAllocator(&cur);
-        if (cur.free == hook_arena.free && cur.ctx == hook_arena.ctx)
+        if (cur.free == hook_arena.free && cur.ctx == hook_arena.ctx) {
             PyObject_SetArenaAllocator(&saved_arena);
-        else
-            ok = 0;
+            in_chain[HOOK_ARENA] = 0;
+        }
     }
-    installed = !ok;
+    installed = 0;
 }
 
 size_t heaphook_footprint(void)

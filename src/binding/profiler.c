@@ -7,6 +7,7 @@
 #include "compat.h"
 #include "heaphook.h"
 #include "module.h"
+#include "tracer.h"
 #include "wrapper.h"
 
 #include <structmember.h>
@@ -279,43 +280,37 @@ done:
 
 /* ---- --pdb-mmem ---- */
 
-/* Set while a pdb entry is scheduled; the reading that crossed the limit. */
-static int pdb_pending;
-static int64_t pdb_reading;
-
-/* Runs as a pending call, outside any hook, in the main thread, so it may
- * call Python: prints why and starts pdb at the frame being executed. */
-static int enter_pdb(void *arg)
+void profiler_over_limit(MLProfiler *prof, int64_t now, PyFrameObject *frame)
 {
-    MLProfiler *prof = arg;
-    pdb_pending = 0;
+    /* The one place a hook calls Python, on purpose: the user asked for the
+     * debugger at the line where memory crossed the limit, and pdb can only
+     * stop there if it takes over tracing now, from inside this event (a
+     * pending call would run lines later, wherever the eval loop next
+     * checks).  Errors are cleared: the program must not see them. */
+    int64_t limit = prof->max_mem;
+    prof->max_mem = 0; /* one stop per crossing; pdb drives from here */
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
     PySys_WriteStdout("Current memory %.2f MiB exceeded the maximum of %.2f MiB\n"
                       "Stepping into the debugger\n",
-                      (double)pdb_reading / 1048576.0, (double)prof->max_mem_hit / 1048576.0);
-    PyFrameObject *frame = PyEval_GetFrame(); /* borrowed */
-    PyObject *pdb = frame ? PyImport_ImportModule("pdb") : NULL;
+                      (double)now / 1048576.0, (double)limit / 1048576.0);
+    PyObject *pdb = PyImport_ImportModule("pdb");
     PyObject *dbg = pdb ? PyObject_CallMethod(pdb, "Pdb", NULL) : NULL;
     PyObject *r = dbg ? PyObject_CallMethod(dbg, "set_trace", "O", (PyObject *)frame) : NULL;
     Py_XDECREF(r);
+    /* This line's event is already being handled, here: hand it to pdb too,
+     * so it stops on this line rather than the next. */
+    r = r ? PyObject_CallMethod(dbg, "trace_dispatch", "OsO", (PyObject *)frame, "line",
+                                Py_None)
+          : NULL;
+    Py_XDECREF(r);
     Py_XDECREF(dbg);
     Py_XDECREF(pdb);
-    Py_DECREF(prof);
-    return r || !frame ? 0 : -1;
-}
-
-void profiler_over_limit(MLProfiler *prof, int64_t now)
-{
-    if (pdb_pending || PyThread_get_thread_ident() != ml_main_thread)
-        return;
-    /* One stop per crossing: pdb takes over from here, as in memory_profiler. */
-    pdb_reading = now;
-    prof->max_mem_hit = prof->max_mem;
-    prof->max_mem = 0;
-    Py_INCREF(prof);
-    if (Py_AddPendingCall(enter_pdb, prof) == 0)
-        pdb_pending = 1;
-    else
-        Py_DECREF(prof);
+    PyErr_Clear();
+    PyErr_Restore(et, ev, tb);
+    /* pdb's line hook replaced ours; keep seeing calls and returns so our
+     * line hook comes back when pdb lets go. */
+    tracer_keep_boundaries();
 }
 
 /* ---- the LineProfiler type ---- */

@@ -8,6 +8,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <frameobject.h>
 
 #include "../core/linetab.h"
 #include "backend.h"
@@ -49,9 +50,10 @@ int profiler_show(MLProfiler *prof, PyObject *stream, int precision);
 /* Forgets every measurement, keeping the functions. */
 void profiler_clear(MLProfiler *prof);
 
-/* Called by the engine (inside a hook) when a reading reached max_mem:
- * schedules pdb in the main thread.  Never calls Python itself. */
-void profiler_over_limit(MLProfiler *prof, int64_t now);
+/* Called by the engine (inside the line hook) when a reading reached
+ * max_mem: prints why and hands the thread to pdb at frame's next line.
+ * Cannot fail (errors are cleared). */
+void profiler_over_limit(MLProfiler *prof, int64_t now, PyFrameObject *frame);
 
 /* The plain function under func: unwraps bound methods, classmethod and
  * staticmethod objects.  New reference, or NULL with ProfileError set. */

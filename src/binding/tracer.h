@@ -20,6 +20,10 @@ void tracer_stop(void);
 /* Turns line events on or off for the calling thread. */
 void tracer_lines(int on);
 
+/* Makes sure the calling thread keeps getting call and return events after
+ * another line hook (pdb) replaced ours. */
+void tracer_keep_boundaries(void);
+
 /* The callable that threading.setprofile() gets, so new threads install the
  * backend's hooks.  Borrowed; valid after tracer_init. */
 int tracer_init(PyObject *module);

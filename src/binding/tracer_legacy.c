@@ -139,6 +139,13 @@ void tracer_lines(int on)
 #endif
 }
 
+void tracer_keep_boundaries(void)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    if (ts->c_profilefunc == NULL)
+        PyEval_SetProfile(on_profile, NULL);
+}
+
 /* Called by threading in each new thread, as a Python-level profile function:
  * it replaces itself with the C hook and hands over the event. */
 static PyObject *thread_hook_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)

@@ -3,7 +3,9 @@
  * The function under test runs once, in the calling thread, while a C
  * thread samples beside it; the call's entry and exit are sampled too, so
  * even a 1 ms call returns two samples.  (memory_profiler re-runs fast
- * functions up to 7 times with smaller intervals instead.) */
+ * functions up to 7 times with smaller intervals instead.)  With max_usage
+ * the kernel's peak-RSS mark is reset at entry and read at exit, so a peak
+ * shorter than the interval is not missed. */
 #include "usage.h"
 
 #include "../core/memwatch.h"
@@ -77,15 +79,16 @@ static int write_stream(const memwatch *w, const usage_args *a)
     return 0;
 }
 
-/* The return value memory_profiler gives for these options. */
-static PyObject *result_of(const memwatch *w, const usage_args *a)
+/* The return value memory_profiler gives for these options.  peak is the
+ * kernel's peak-RSS reading over the call, or -1 when there is none. */
+static PyObject *result_of(const memwatch *w, const usage_args *a, int64_t peak)
 {
     if (a->stream != Py_None)
         return write_stream(w, a) < 0 ? NULL : Py_NewRef(Py_None);
     size_t n = memwatch_count(w);
     const memwatch_sample *s = memwatch_samples(w);
     if (a->max_usage) {
-        double best = -1;
+        double best = (double)peak / MIB;
         for (size_t i = 0; i < n; i++)
             if ((double)s[i].bytes / MIB > best)
                 best = (double)s[i].bytes / MIB;
@@ -152,14 +155,22 @@ static PyObject *usage_of_call(PyObject *f, PyObject *fargs, PyObject *fkw, cons
         Py_DECREF(targs);
         return NULL;
     }
+    /* The kernel's mark sees every page the call touched, however briefly;
+     * it is RSS of this process alone, so only without children, and it
+     * covers the whole call, so only without a timeout. */
+    int use_peak = a->max_usage && !a->children && !a->multiprocess && !(a->timeout > 0) &&
+                   a->backend == ML_BACKEND_RSS && memsrc_peak_reset() == ML_OK;
     memwatch_mark(w);
     PyObject *ret = PyObject_Call(f, targs, fkw);
     Py_DECREF(targs);
     memwatch_mark(w);
+    int64_t peak = -1;
+    if (use_peak && memsrc_peak(0, &peak) != ML_OK)
+        peak = -1;
     Py_BEGIN_ALLOW_THREADS
     memwatch_stop(w);
     Py_END_ALLOW_THREADS
-    PyObject *out = ret ? result_of(w, a) : NULL;
+    PyObject *out = ret ? result_of(w, a, peak) : NULL;
     memwatch_free(w);
     if (!out) {
         Py_XDECREF(ret);
@@ -214,7 +225,7 @@ static PyObject *usage_of_pid(pid_t pid, PyObject *popen, const usage_args *a)
     Py_BEGIN_ALLOW_THREADS
     memwatch_stop(w);
     Py_END_ALLOW_THREADS
-    PyObject *out = failed ? NULL : result_of(w, a);
+    PyObject *out = failed ? NULL : result_of(w, a, -1);
     memwatch_free(w);
     return out;
 }

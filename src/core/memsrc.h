@@ -36,6 +36,17 @@ int memsrc_read(memsrc *src, int64_t *bytes);
 
 void memsrc_close(memsrc *src); /* accepts NULL */
 
+/* The peak RSS of process pid (0 = this process) since it started or since
+ * the last memsrc_peak_reset, from VmHWM in /proc/PID/status.  Returns
+ * ML_OK, ML_ENOENT (no such process) or ML_EFORMAT. */
+int memsrc_peak(pid_t pid, int64_t *bytes);
+
+/* Resets this process's peak-RSS mark to its current RSS (Linux 4.0+:
+ * writes 5 to /proc/self/clear_refs), so memsrc_peak then gives the peak of
+ * what follows.  getrusage's ru_maxrss is the same mark and resets too.
+ * Returns ML_OK, or an error when the kernel does not allow it. */
+int memsrc_peak_reset(void);
+
 /* Lists the descendants of pid (children, grandchildren, ...) into a new
  * array that the caller frees with ml_free.  Returns ML_OK (possibly with
  * *n == 0 and *pids == NULL) or ML_ENOMEM/ML_EIO. */

@@ -110,13 +110,17 @@ static int read_statm(memsrc *src, int64_t *bytes)
     if (read_all(src->fd, buf, sizeof buf, &err) < 0)
         return err;
     char *p = buf, *end;
-    strtoll(p, &end, 10); /* total program size, not wanted */
+    long long size = strtoll(p, &end, 10);
     if (end == p)
         return ML_EFORMAT;
     p = end;
     long long resident = strtoll(p, &end, 10);
     if (end == p || resident < 0)
         return ML_EFORMAT;
+    /* A process that has exited but not been reaped (a zombie) still has a
+     * statm, all zeros: it is gone, not empty. */
+    if (size == 0 && resident == 0)
+        return ML_ENOENT;
     *bytes = (int64_t)resident * src->page_size;
     return ML_OK;
 }
@@ -159,6 +163,38 @@ static int read_rollup(memsrc *src, int64_t *bytes)
 int memsrc_read(memsrc *src, int64_t *bytes)
 {
     return src->kind == MEMSRC_RSS ? read_statm(src, bytes) : read_rollup(src, bytes);
+}
+
+int memsrc_peak(pid_t pid, int64_t *bytes)
+{
+    char path[64], buf[4096];
+    if (pid == 0)
+        snprintf(path, sizeof path, "/proc/self/status");
+    else
+        snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ml_err_from_errno(errno);
+    int err = ML_OK;
+    ssize_t n = read_all(fd, buf, sizeof buf, &err);
+    close(fd);
+    if (n < 0)
+        return err;
+    long long kb = smaps_field(buf, "VmHWM");
+    if (kb < 0)
+        return ML_EFORMAT;
+    *bytes = (int64_t)kb * 1024;
+    return ML_OK;
+}
+
+int memsrc_peak_reset(void)
+{
+    int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ml_err_from_errno(errno);
+    int rc = write(fd, "5", 1) == 1 ? ML_OK : ml_err_from_errno(errno);
+    close(fd);
+    return rc;
 }
 
 /* Parent pid from the text of /proc/PID/stat, or -1.  The command name is in

@@ -228,7 +228,8 @@ TEST(statm_parsing)
         {"1000 250", ML_OK, 250},
         {"  7   3  ", ML_OK, 3},
         {"1 4294967296 0\n", ML_OK, INT64_C(4294967296)},
-        {"0 0 0 0 0 0 0\n", ML_OK, 0}, /* a zombie's statm */
+        {"0 0 0 0 0 0 0\n", ML_ENOENT, 0}, /* a zombie's statm: exited, not empty */
+        {"5 0 0 0 0 0 0\n", ML_OK, 0},      /* nothing resident, but alive */
         {"abc\n", ML_EFORMAT, 0},
         {"1000\n", ML_EFORMAT, 0},
         {"1000 x 3\n", ML_EFORMAT, 0},
