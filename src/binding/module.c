@@ -8,6 +8,7 @@
 #include "heaphook.h"
 #include "profiler.h"
 #include "stamper.h"
+#include "timeline.h"
 #include "tracer.h"
 #include "usage.h"
 #include "wrapper.h"
@@ -136,6 +137,9 @@ static PyObject *mod_heap_info(PyObject *module, PyObject *unused)
 static PyMethodDef module_methods[] = {
     {"_allocator_state", mod_allocator_state, METH_NOARGS,
      "The allocator functions currently installed, per domain (for tests)."},
+    {"_mprof_main", timeline_main, METH_O,
+     "Runs a timeline verb: argv[0] is the program name, argv[1] the verb; "
+     "returns the exit code."},
     {"_heap_info", mod_heap_info, METH_NOARGS,
      "Whether heap accounting is available and active."},
     {"profile", (PyCFunction)(void (*)(void))mod_profile, METH_VARARGS | METH_KEYWORDS,

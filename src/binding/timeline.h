@@ -1,0 +1,13 @@
+/* timeline: _memline._mprof_main(argv) runs a timeline verb. */
+#ifndef ML_TIMELINE_H
+#define ML_TIMELINE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* argv is a list of str, argv[0] the program name.  Returns the exit code
+ * as an int, or NULL with TypeError for a bad argv.  The GIL is released
+ * while the verb runs. */
+PyObject *timeline_main(PyObject *module, PyObject *argv);
+
+#endif
