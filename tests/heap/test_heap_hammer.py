@@ -7,12 +7,11 @@ PYTHONMALLOC=malloc."""
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from _report import REPO, parse
+import helpers
+from _report import parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 N_THREADS = 8
@@ -24,11 +23,14 @@ ONE_EXECUTION = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def hammer():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    proc = subprocess.run(
-        [sys.executable, os.path.join(HERE, "_hammer.py"), "1.5", str(BALANCED_CALLS)],
-        env=env, capture_output=True, text=True, timeout=300)
+    env = helpers.child_env()
+    # Keep ASan's quarantine (helpers turns it off for RSS numbers): it is
+    # what catches a hook touching a block after its free.
+    env.pop("ASAN_OPTIONS", None)
+    if "ASAN_OPTIONS" in os.environ:
+        env["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"]
+    proc = helpers.run_python([os.path.join(HERE, "_hammer.py"), "1.5", str(BALANCED_CALLS)],
+                              HERE, timeout=300, env=env)
     assert proc.returncode == 0, "hammer exited with %d\nstdout:\n%s\nstderr:\n%s" % (
         proc.returncode, proc.stdout[-3000:], proc.stderr[-6000:])
     return json.loads(proc.stdout)

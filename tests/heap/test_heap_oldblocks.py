@@ -7,6 +7,7 @@ ones, their pymalloc size class (or, with PYTHONMALLOC=malloc, again
 malloc_usable_size()).  The expectations here are computed the same way,
 independently, through ctypes (_alloc.py)."""
 
+import gc
 import io
 
 import pytest
@@ -29,6 +30,7 @@ def profiled(out):
 
 @pytest.fixture(autouse=True)
 def _no_profiling_left():
+    gc.collect()  # a profiled generator left over elsewhere would keep the hooks in
     assert not _memline._heap_info()["active"]
     yield
     assert not _memline._heap_info()["active"]
