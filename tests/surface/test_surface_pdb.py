@@ -95,9 +95,6 @@ def test_pdb_mmem_stops_once_and_completes(script):
     assert r.stdout.index("exceeded the maximum") < r.stdout.index("Filename:")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: pdb starts from a pending call, which runs at the "
-                   "next eval-breaker check rather than at the crossing: it stops lines later, "
-                   "or in threading.setprofile() (memline's own call) instead of in hog()")
 @pytest.mark.parametrize("text, alloc_line", [(SCRIPT, ALLOC_LINE),
                                               (SHORT_SCRIPT, SHORT_ALLOC_LINE)],
                          ids=["calls-after", "no-calls-after"])
