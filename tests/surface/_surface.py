@@ -12,7 +12,7 @@ DATA = Path(__file__).resolve().parent / "data"
 
 # memory_profiler's row: '{0:>6} {1:>12} {2:>12}  {3:>10}   {4:<}' -- the first
 # five columns of memline's rows must have the same layout.
-ROW_HEAD = re.compile(r"^(?P<line>[ \d]{5}\d) (?P<mem>.{12}) (?P<inc>.{12})  (?P<occ>.{10})   ")
+ROW_HEAD = re.compile(r"^(?P<line>[ \d]{5}\d) (?P<mem>.{12}) (?P<inc>.{12})  (?P<occ>.{10})(?= )")
 MIB = re.compile(r"^ *-?\d+(?:\.(?P<frac>\d+))? MiB$")
 FUNC = re.compile(r"^FUNC (?P<name>\S*) (?P<mem_in>\d+\.\d{4}) (?P<t_in>\d+\.\d{4}) "
                   r"(?P<mem_out>\d+\.\d{4}) (?P<t_out>\d+\.\d{4}) (?P<depth>\d+)$")
@@ -53,6 +53,8 @@ class Row:
         self.inc = m["inc"].strip()
         self.occ = m["occ"].strip()
         self.contents = text[contents_col:]
+        # the source starts after three spaces (memline: after its own columns)
+        assert text[contents_col - 3:contents_col] == "   ", text
         self.blank = not (self.mem or self.inc or self.occ)
         if not self.blank:
             for field in (m["mem"], m["inc"]):

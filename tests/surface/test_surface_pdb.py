@@ -117,3 +117,38 @@ def test_pdb_mmem_not_reached_means_no_debugger(script):
     assert "(Pdb)" not in r.stdout
     assert "result %d" % (60 << 20) in r.stdout
     assert len(parse_report(r.stdout)) == 1
+
+
+# Called twice; the limit is crossed in the first call, which goes on after
+# pdb's "c" through a loop.
+TWICE = '''\
+@profile
+def hog(n):
+    big_chunk = b"x" * (60 << 20)
+    after = n
+    for i in range(3):
+        after += i
+    return after
+
+
+print("first", hog(1))
+print("second", hog(2))
+'''
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: pdb's continue calls sys.settrace(None), and the "
+                   "rest of the call that crossed the limit is no longer profiled")
+def test_pdb_mmem_continue_keeps_profiling(tmp_path):
+    (tmp_path / "script.py").write_text(TWICE)
+    plain = run_memline(["script.py"], tmp_path)
+    debugged = run_memline(["--pdb-mmem", str(baseline_rss(tmp_path) + 30), "script.py"],
+                           tmp_path, stdin="c\n")
+    for r in (plain, debugged):
+        assert r.returncode == 0, r.stderr
+        assert "first 4" in r.stdout and "second 5" in r.stdout
+    assert "exceeded the maximum" in debugged.stdout
+    [plain_block] = parse_report(plain.stdout)
+    [debugged_block] = parse_report(debugged.stdout)
+    # both calls ran every line: the same occurrences with or without pdb
+    assert [r.occ for r in plain_block.rows] == ["2", "", "2", "2", "8", "6", "2"]
+    assert [r.occ for r in debugged_block.rows] == [r.occ for r in plain_block.rows]
