@@ -7,6 +7,7 @@
 
 #include "sbuf.h"
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /* ML_OK when process pid exists (zombies included), ML_ENOENT when not,
@@ -18,6 +19,14 @@ int procinfo_exists(pid_t pid);
  * argument, as psutil names processes).  Returns ML_OK with *pid set,
  * ML_ENOENT when none matches, ML_EIO when /proc cannot be read. */
 int procinfo_find(const char *name, pid_t *pid);
+
+/* Lists pid's descendants by walking down from pid through the kernel's
+ * per-thread child lists, which costs reads of the tree only, not a scan
+ * of every process.  Returns ML_OK with a new array the caller frees with
+ * ml_free (NULL when *n == 0); ML_EUNSUPPORTED when the kernel keeps no
+ * such lists (then memsrc_descendants scans /proc instead); ML_ENOENT when
+ * pid is gone; ML_ENOMEM. */
+int procinfo_descendants(pid_t pid, pid_t **pids, size_t *n);
 
 /* Appends pid's arguments, joined by spaces, to out.  Returns ML_OK,
  * ML_ENOENT (gone, or a kernel thread with no arguments), ML_EACCES,

@@ -1,6 +1,8 @@
-/* procinfo_linux: process lookups from /proc/PID/{comm,cmdline}. */
+/* procinfo_linux: process lookups from /proc/PID/{comm,cmdline} and the
+ * child lists in /proc/PID/task/TID/children. */
 #include "procinfo.h"
 
+#include "mlalloc.h"
 #include "mlerr.h"
 
 #include <ctype.h>
@@ -104,4 +106,75 @@ int procinfo_cmdline(pid_t pid, sbuf *out)
         if (buf[i] == '\0')
             buf[i] = ' ';
     return sbuf_append(out, buf, (size_t)n);
+}
+
+/* Appends the children listed in /proc/<pid>/task/<tid>/children for every
+ * thread tid of pid to *v (n used, cap allocated). */
+static int add_children(pid_t pid, pid_t **v, size_t *n, size_t *cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return errno == ENOENT ? ML_ENOENT : ml_err_from_errno(errno);
+    int rc = ML_OK;
+    struct dirent *de;
+    while (rc == ML_OK && (de = readdir(dir)) != NULL) {
+        if (!isdigit((unsigned char)de->d_name[0]))
+            continue;
+        char file[96], buf[4096];
+        snprintf(file, sizeof file, "task/%d/children", atoi(de->d_name));
+        ssize_t len = read_proc(pid, file, buf, sizeof buf);
+        if (len < 0)
+            continue; /* the thread exited meanwhile */
+        for (char *p = buf, *end; *p; p = end) {
+            long child = strtol(p, &end, 10);
+            if (end == p)
+                break;
+            if (*n == *cap) {
+                size_t ncap = *cap ? *cap * 2 : 16;
+                pid_t *nv = ml_realloc(*v, ncap * sizeof *nv);
+                if (!nv) {
+                    rc = ML_ENOMEM;
+                    break;
+                }
+                *v = nv;
+                *cap = ncap;
+            }
+            (*v)[(*n)++] = (pid_t)child;
+        }
+    }
+    closedir(dir);
+    return rc;
+}
+
+int procinfo_descendants(pid_t pid, pid_t **pids, size_t *n)
+{
+    pid_t *v = NULL;
+    size_t used = 0, cap = 0;
+    *pids = NULL;
+    *n = 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    if (access(path, F_OK) != 0) {
+        snprintf(path, sizeof path, "/proc/%d", (int)pid);
+        return access(path, F_OK) == 0 ? ML_EUNSUPPORTED : ML_ENOENT;
+    }
+    int rc = add_children(pid, &v, &used, &cap);
+    /* Breadth-first: v grows while it is walked.  A process that exits
+     * meanwhile just contributes no children. */
+    for (size_t i = 0; rc == ML_OK && i < used; i++) {
+        int r = add_children(v[i], &v, &used, &cap);
+        if (r != ML_ENOENT)
+            rc = r;
+    }
+    if (rc != ML_OK) {
+        ml_free(v);
+        return rc;
+    }
+    *pids = used ? v : NULL;
+    if (!used)
+        ml_free(v);
+    *n = used;
+    return ML_OK;
 }

@@ -2,11 +2,13 @@
  * a .dat file.
  *
  * Cost model.  A reading of one process is one pread of /proc/PID/statm
- * on a descriptor opened once (memsrc).  Finding descendants needs a scan
- * of /proc, which costs about a millisecond on a busy machine, so it is not
- * done at every tick: the loop times each scan and waits a hundred times
- * that (at least one interval, at most a second) before the next, keeping
- * scans under 1% of a core.  Known descendants are still read every tick.
+ * on a descriptor opened once (memsrc).  Descendants are found by walking
+ * the kernel's child lists down from the target (procinfo), a few reads
+ * for a small tree; where the kernel has no such lists, by a scan of all of
+ * /proc (memsrc), about a millisecond on a busy machine.  Either way the
+ * loop times the search in CPU time and waits a hundred times that (at
+ * most half a second) before the next, so searching stays under 1% of a
+ * core; known descendants are still read at every tick.
  * Lines are batched in memory and written every 0.1 s. */
 #include "sampler.h"
 
@@ -14,6 +16,7 @@
 #include "memsrc.h"
 #include "mlalloc.h"
 #include "mlerr.h"
+#include "procinfo.h"
 #include "sbuf.h"
 
 #include <errno.h>
@@ -29,7 +32,7 @@ extern char **environ;
 #define FLUSH_PERIOD 0.1
 #define FLUSH_BYTES 32768
 #define SCAN_COST_FACTOR 100.0
-#define SCAN_MAX_PERIOD 1.0
+#define SCAN_MAX_PERIOD 0.5
 #define GRACE_TERM 3.0 /* seconds after an interrupt before SIGTERM */
 #define GRACE_KILL 6.0 /* ... and before SIGKILL */
 
@@ -73,7 +76,8 @@ typedef struct kids {
     pid_t *pid;
     memsrc **src;
     size_t n;
-    double next_scan; /* monotonic time of the next /proc scan */
+    double next_scan; /* monotonic time of the next look for descendants */
+    int full_scan;    /* no child lists in this kernel: scan all of /proc */
 } kids;
 
 static void kids_release(kids *k)
@@ -94,7 +98,11 @@ static int kids_rescan(kids *k, pid_t root)
 {
     pid_t *pids;
     size_t n;
-    int rc = memsrc_descendants(root, &pids, &n);
+    int rc = k->full_scan ? ML_EUNSUPPORTED : procinfo_descendants(root, &pids, &n);
+    if (rc == ML_EUNSUPPORTED) {
+        k->full_scan = 1;
+        rc = memsrc_descendants(root, &pids, &n);
+    }
     if (rc != ML_OK)
         return rc;
     memsrc **src = n ? ml_calloc(n, sizeof *src) : NULL;
@@ -151,10 +159,11 @@ static int sample(pid_t pid, memsrc *src, kids *k, const sampler_opts *o, sbuf *
         return *gone ? ML_OK : rc;
     double mono = clock_sec(CLOCK_MONOTONIC);
     if ((o->include_children || o->multiprocess) && mono >= k->next_scan) {
+        double cpu = clock_sec(CLOCK_THREAD_CPUTIME_ID);
         rc = kids_rescan(k, pid);
-        double now = clock_sec(CLOCK_MONOTONIC), wait = (now - mono) * SCAN_COST_FACTOR;
-        wait = wait < o->interval ? o->interval : wait > SCAN_MAX_PERIOD ? SCAN_MAX_PERIOD : wait;
-        k->next_scan = now + wait;
+        double wait = (clock_sec(CLOCK_THREAD_CPUTIME_ID) - cpu) * SCAN_COST_FACTOR;
+        wait = wait < o->interval ? 0 : wait > SCAN_MAX_PERIOD ? SCAN_MAX_PERIOD : wait;
+        k->next_scan = mono + wait;
         if (rc != ML_OK)
             return rc;
     }
