@@ -1,0 +1,29 @@
+"""Four threads allocating at once, each running a profiled function."""
+
+import threading
+
+UNIT = "list (over 4 threads)"
+THREADS = 4
+
+
+@profile  # noqa: F821
+def allocate(n):
+    keep = []
+    for i in range(n):
+        keep.append([str(i)] * 8)
+        if len(keep) == 64:
+            keep = []
+
+
+@profile  # noqa: F821
+def four_threads(n):
+    workers = [threading.Thread(target=allocate, args=(n // THREADS,))
+               for _ in range(THREADS)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
+def run(n):
+    four_threads(n)
