@@ -5,7 +5,8 @@ MEMLINE_BIN := $(BUILD)/memline
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR := build/fuzz
-FUZZ_SRC := src/core/datfile.c src/core/mlalloc.c src/core/mlerr.c src/core/sbuf.c
+FUZZ_SRC := src/core/datfile.c src/core/escape.c src/core/mlalloc.c src/core/mlerr.c \
+  src/core/plot.c src/core/plot_html.c src/core/plot_svg.c src/core/sbuf.c
 
 .PHONY: memline-bin fuzz fuzz-build bench-timeline
 

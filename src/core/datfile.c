@@ -344,12 +344,12 @@ static int put_line(sbuf *b, int rc, size_t old)
     return rc;
 }
 
-/* Appends s with control characters turned into spaces. */
-static int put_clean(sbuf *b, const char *s)
+/* Appends s with control characters turned into sub. */
+static int put_clean(sbuf *b, const char *s, char sub)
 {
     int rc = ML_OK;
     for (const char *p = s; rc == ML_OK && *p; p++) {
-        char c = (unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p;
+        char c = (unsigned char)*p < 0x20 || *p == 0x7f ? sub : *p;
         rc = sbuf_append(b, &c, 1);
     }
     return rc;
@@ -363,7 +363,7 @@ int datfile_put_cmdline(sbuf *b, char *const argv[], size_t argc)
         int quote = strpbrk(argv[i], " \t") != NULL;
         rc = sbuf_puts(b, quote ? " '" : " ");
         if (rc == ML_OK)
-            rc = put_clean(b, argv[i]);
+            rc = put_clean(b, argv[i], ' ');
         if (rc == ML_OK && quote)
             rc = sbuf_puts(b, "'");
     }
@@ -377,7 +377,7 @@ int datfile_put_cmdline_text(sbuf *b, const char *text)
     size_t old = b->len;
     int rc = sbuf_puts(b, "CMDLINE ");
     if (rc == ML_OK)
-        rc = put_clean(b, text);
+        rc = put_clean(b, text, ' ');
     if (rc == ML_OK)
         rc = sbuf_puts(b, "\n");
     return put_line(b, rc, old);
@@ -400,8 +400,9 @@ int datfile_put_func(sbuf *b, const char *name, const datfile_func *f)
 {
     size_t old = b->len;
     int rc = sbuf_puts(b, "FUNC ");
-    if (rc == ML_OK)
-        rc = put_clean(b, name);
+    /* the name must stay one field: blanks and control characters become _ */
+    for (const char *p = name; rc == ML_OK && *p; p++)
+        rc = sbuf_append(b, *p == ' ' || (unsigned char)*p < 0x20 || *p == 0x7f ? "_" : p, 1);
     if (rc == ML_OK)
         rc = sbuf_printf(b, " %.4f %.4f %.4f %.4f %d\n", f->mem_in, f->t_in, f->mem_out, f->t_out,
                          f->depth);
