@@ -202,6 +202,11 @@ void engine_unregister(PyCodeObject *code, struct MLProfiler *prof)
 #define AGE_LIMIT_NS (10 * 1000 * 1000)
 #define CLOCK_EVERY 64
 
+/* Whether the heap counters move with the program's allocations; without
+ * them (Python's allocator could not be hooked) the cache has no way to
+ * know RSS moved, so every event reads the OS. */
+static int churn_known;
+
 static int64_t cached[3];
 static int cache_valid[3];
 static int64_t cache_time_ns;
@@ -220,6 +225,7 @@ int engine_acquire(void)
         return 0;
     engine_gen++;
     memset(cache_valid, 0, sizeof cache_valid);
+    churn_known = heaphook_unavailable() == NULL;
     if (heaphook_install() < 0 || tracer_start() < 0) {
         heaphook_remove();
         engine_refs--;
@@ -267,7 +273,7 @@ static inline int64_t read_mem(const ml_probe *probe)
     if (probe->heap)
         return ml_heap.cur;
     int k = probe->kind;
-    if (!probe->exact && !probe->children && cache_valid[k] &&
+    if (!probe->exact && !probe->children && churn_known && cache_valid[k] &&
         ml_heap.churn - ml_heap.read_churn < CHURN_LIMIT) {
         if (++events_since_clock < CLOCK_EVERY)
             return cached[k];

@@ -308,9 +308,12 @@ void profiler_over_limit(MLProfiler *prof, int64_t now, PyFrameObject *frame)
     Py_XDECREF(pdb);
     PyErr_Clear();
     PyErr_Restore(et, ev, tb);
-    /* pdb's line hook replaced ours; keep seeing calls and returns so our
-     * line hook comes back when pdb lets go. */
+    /* pdb's line hook replaced ours.  If the user already let it go
+     * (continue), take the lines back now; else keep seeing calls and
+     * returns, so our line hook comes back at the first one after pdb lets
+     * go. */
     tracer_keep_boundaries();
+    tracer_lines(1);
 }
 
 /* ---- the LineProfiler type ---- */
@@ -386,10 +389,14 @@ static int prof_init(MLProfiler *self, PyObject *args, PyObject *kw)
     return 0;
 }
 
+/* codes and funcs hold only code objects and ints, which cannot lead back
+ * to the profiler, so they are not shown to the collector: it must never
+ * clear them before prof_dealloc has used codes to unregister. */
 static int prof_traverse(MLProfiler *self, visitproc visit, void *arg)
 {
-    Py_VISIT(self->codes);
-    Py_VISIT(self->funcs);
+    (void)self;
+    (void)visit;
+    (void)arg;
     return 0;
 }
 
