@@ -239,12 +239,6 @@ CYCLE_CHILD = textwrap.dedent('''\
     ''')
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "memline bug: prof_dealloc unregisters the code objects listed in "
-    "self->codes, a Python list that prof_traverse exposes to the cyclic GC, "
-    "which can clear it first; the sinks keep pointing at the freed profiler "
-    "(release build: f is never reported again; ASan: heap-use-after-free "
-    "in engine.c active_sink)"))
 def test_profiler_collected_in_a_cycle_leaves_no_registration(tmp_path):
     child = tmp_path / "cycle.py"
     child.write_text(CYCLE_CHILD)
