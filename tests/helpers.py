@@ -26,6 +26,7 @@ import re
 import signal
 import subprocess
 import sys
+import types
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MIB = 1 << 20
@@ -215,6 +216,20 @@ def strip_heap_columns(text):
                 cut = False
             out.append(line)
     return "\n".join(out)
+
+
+def _copy_code(code):
+    consts = tuple(_copy_code(c) if isinstance(c, types.CodeType) else c
+                   for c in code.co_consts)
+    return code.replace(co_consts=consts)
+
+
+def fresh_function(func):
+    """A copy of func whose code objects (nested ones included) are its own,
+    with the same source lines, so that what one test's profilers register
+    on them cannot reach another test that profiles the same source."""
+    return types.FunctionType(_copy_code(func.__code__), func.__globals__, func.__name__,
+                              func.__defaults__, func.__closure__)
 
 
 def lineno_of(path, needle, nth=1):
