@@ -61,6 +61,29 @@ class LogFile:
                 handler.flush()
 
 
+def _passthrough(func=None, **_options):
+    """``profile`` in processes that multiprocessing spawns from a profiled
+    program: they import the program again, and its ``@profile`` must work
+    there; only the parent reports."""
+    if func is None:
+        return _passthrough
+    return func
+
+
+def _install_passthrough():
+    import builtins
+    if not hasattr(builtins, "profile"):
+        builtins.profile = _passthrough
+
+
+class _ChildSetup:
+    """Rides in multiprocessing's preparation data to a spawned child, where
+    unpickling it installs ``profile`` before the program is imported."""
+
+    def __reduce__(self):
+        return (_install_passthrough, ())
+
+
 class MemitResult:
     """What ``%memit -o`` returns: the peak of each run and the baseline, in MiB."""
 

@@ -123,6 +123,22 @@ def _prepare_module(name, args):
     return lambda: exec(code, main.__dict__)
 
 
+def _profile_in_children():
+    """Children made by multiprocessing's spawn and forkserver methods import
+    the program again in a fresh interpreter; this gives them a ``profile``
+    (one that only returns the function) before they do."""
+    import multiprocessing.spawn as spawn
+    from memline import _ChildSetup
+    original = spawn.get_preparation_data
+
+    def get_preparation_data(name):
+        data = original(name)
+        data["memline_profile"] = _ChildSetup()
+        return data
+
+    spawn.get_preparation_data = get_preparation_data
+
+
 def _join_threads():
     """Waits for the program's non-daemon threads, as interpreter exit does,
     so their lines are in the report."""
@@ -185,6 +201,7 @@ def _profile_program(opts):
                               % (opts.outfile, e.strerror)) from None
 
     builtins.profile = prof
+    _profile_in_children()
     status = _run_program(run)
     try:
         sys.stdout.flush()
