@@ -1,9 +1,9 @@
 """One bench run: python child.py MODE WORKLOAD N OUT [FLOOR_DIR]
 
 Puts the MODE's ``profile`` in builtins, loads bench/workloads/WORKLOAD.py,
-times its run(N) in-process and writes a JSON object to OUT: seconds, n,
-peak RSS (ru_maxrss) and, under a line profiler, the number of report rows.
-MODE is plain, floor, memory_profiler or memline:BACKEND.  Memray and
+times its run(N) in-process and writes a JSON object to OUT: wall and CPU
+seconds (CPU of all threads), n, peak RSS and, under a line profiler, the
+number of report rows.  MODE is plain, floor, memory_profiler or memline:BACKEND.  Memray and
 Scalene run this same script in plain mode under their own launchers.
 """
 
@@ -80,19 +80,35 @@ def load(name):
     return module
 
 
+def peak_rss_kib():
+    """This process's peak RSS.  VmHWM, not ru_maxrss: Linux carries
+    ru_maxrss over from before exec, so a child of a big runner would report
+    at least the runner's peak."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def main(argv):
     mode, name, n, out = argv[1], argv[2], int(argv[3]), argv[4]
     floor_dir = argv[5] if len(argv) > 5 else ""
     prof, show = install(mode, floor_dir)
     workload = load(name)
     gc.collect()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     workload.run(n)
-    seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
+    wall = time.perf_counter() - start
     result = {
-        "seconds": seconds,
+        "wall": wall,
+        "cpu": cpu,
         "n": n,
-        "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "peak_rss_kib": peak_rss_kib(),
     }
     if prof is not None:
         report = io.StringIO()

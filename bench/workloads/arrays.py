@@ -3,9 +3,6 @@ allocators."""
 
 import numpy as np
 
-UNIT = "iteration (2 MiB arrays)"
-REQUIRES = "numpy"
-
 
 @profile  # noqa: F821
 def arrays(n):

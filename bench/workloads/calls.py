@@ -1,8 +1,6 @@
 """A profiled loop calling helpers that are not profiled: their lines must
 cost (almost) nothing."""
 
-UNIT = "call"
-
 
 def scale(x):
     y = x * 3

@@ -1,7 +1,5 @@
 """Allocation churn: dicts of lists of strings, built and dropped."""
 
-UNIT = "dict"
-
 
 @profile  # noqa: F821
 def churn(n):

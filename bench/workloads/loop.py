@@ -1,7 +1,5 @@
 """A tight arithmetic loop: the most line events per unit of work."""
 
-UNIT = "iteration"
-
 
 @profile  # noqa: F821  (the bench puts profile in builtins)
 def tight_loop(n):

@@ -3,7 +3,6 @@ deleted.  One unit is one call of its profiled function."""
 
 from _seed import load
 
-UNIT = "call"
 my_func = load("seed_big").my_func
 
 

@@ -4,7 +4,6 @@ function."""
 
 from _seed import load
 
-UNIT = "call"
 my_test_function = load("seed_gen").my_test_function
 
 

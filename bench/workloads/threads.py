@@ -2,7 +2,6 @@
 
 import threading
 
-UNIT = "list (over 4 threads)"
 THREADS = 4
 
 
