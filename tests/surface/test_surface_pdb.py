@@ -136,8 +136,6 @@ print("second", hog(2))
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: pdb's continue calls sys.settrace(None), and the "
-                   "rest of the call that crossed the limit is no longer profiled")
 def test_pdb_mmem_continue_keeps_profiling(tmp_path):
     (tmp_path / "script.py").write_text(TWICE)
     plain = run_memline(["script.py"], tmp_path)
