@@ -122,9 +122,9 @@ def func_lines(text):
     return [FUNC.match(l) for l in text.splitlines() if l.startswith("FUNC ")]
 
 
-def task_count():
-    """Native threads of this process, as the kernel counts them."""
-    return len(os.listdir("/proc/self/task"))
+def task_ids():
+    """The ids of this process's native threads, as the kernel lists them."""
+    return set(os.listdir("/proc/self/task"))
 
 
 def rss_mib():
