@@ -39,7 +39,9 @@ def chromium():
 def run_chromium(chromium, *args):
     cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
            "--no-first-run", "--disable-dev-shm-usage", *args]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    # not under the sanitizer runtime the ASan run preloads for Python
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stderr
     return r.stdout
 
