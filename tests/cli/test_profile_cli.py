@@ -419,14 +419,7 @@ if __name__ == "__main__":
 """
 
 
-SPAWN_BUG = pytest.mark.xfail(strict=True, reason=(
-    "memline bug: a spawn or forkserver child imports the script again (as "
-    "__mp_main__) in a fresh interpreter where `profile` is not in builtins, so "
-    "the script's @profile raises NameError there and the child exits 1"))
-
-
-@pytest.mark.parametrize("method", ["fork", pytest.param("spawn", marks=SPAWN_BUG),
-                                    pytest.param("forkserver", marks=SPAWN_BUG)])
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_multiprocessing(tmp_path, method):
     """Processes started from a profiled function, with a target and
     arguments defined in the script: under spawn and forkserver the children
