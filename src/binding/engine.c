@@ -62,7 +62,7 @@ typedef struct ml_thread {
 } ml_thread;
 
 static __thread ml_thread *tl_thread __attribute__((tls_model("initial-exec")));
-__thread ml_heap_tls ml_heap;
+__thread ml_heap_tls ml_heap __attribute__((tls_model("initial-exec")));
 
 static pthread_key_t thread_key;
 static Py_ssize_t extra_index = -1;
