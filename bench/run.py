@@ -90,19 +90,27 @@ def run_once(setup, name, n, floor_dir, tmp, env):
     return result
 
 
-def import_time(env, runs):
-    """Median wall time of `python -c "import memline"` minus that of
-    `python -c pass`, and the median -X importtime cumulative figure, in
-    seconds; runs alternate between the two commands."""
-    def wall(code):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], env=env, check=True)
+def time_of(cmd, env):
+    """The config.CLOCK time a command takes, start-up and exit included."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    if config.CLOCK == "wall":
         return time.perf_counter() - start
+    return usage.ru_utime + usage.ru_stime
 
+
+def import_time(env, runs):
+    """Median time of `python -c "import memline"` minus that of
+    `python -c pass` (runs alternate between the two), and the median
+    cumulative figure -X importtime gives memline, in seconds."""
     bare, loaded, cumulative = [], [], []
     for _ in range(runs):
-        bare.append(wall("pass"))
-        loaded.append(wall("import memline"))
+        bare.append(time_of([sys.executable, "-c", "pass"], env))
+        loaded.append(time_of([sys.executable, "-c", "import memline"], env))
     for _ in range(max(5, runs // 4)):
         err = subprocess.run([sys.executable, "-X", "importtime", "-c", "import memline"],
                              env=env, capture_output=True, text=True, check=True).stderr
