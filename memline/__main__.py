@@ -58,6 +58,27 @@ def _parser():
     return p
 
 
+def _split_module_args(parser, argv):
+    """(memline's arguments, the module's) of argv.  As with python -m,
+    everything after '-m MODULE' belongs to the module, also what looks like
+    one of memline's options."""
+    takes_value = [s for a in parser._actions if a.nargs is None for s in a.option_strings]
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "-m":
+            return argv[:i + 2], argv[i + 2:]
+        if arg.startswith("-m") and not arg.startswith("--"):  # -mMODULE
+            return argv[:i + 1], argv[i + 1:]
+        if arg in ("-", "--") or not arg.startswith("-"):
+            break  # the program: what follows is its own
+        if arg in takes_value or (arg.startswith("--") and "=" not in arg and
+                                  any(s.startswith(arg) for s in takes_value)):
+            i += 1  # the option's value
+        i += 1
+    return argv, []
+
+
 def _version():
     from memline import __version__
     return "memline " + __version__
@@ -235,7 +256,12 @@ def main(argv=None):
     try:
         if argv and argv[0] in TIMELINE_VERBS:
             return _timeline(argv)
-        return _profile_program(_parser().parse_args(argv))
+        parser = _parser()
+        ours, module_args = _split_module_args(parser, argv)
+        opts = parser.parse_args(ours)
+        if opts.module is not None:
+            opts.program = module_args
+        return _profile_program(opts)
     except _UsageError as e:
         print("memline: error: %s" % e, file=sys.stderr)
         return USAGE_ERROR

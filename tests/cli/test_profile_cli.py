@@ -354,6 +354,24 @@ def test_module_sees_what_python_sets(tree, form):
     check_block(block, 3, path=profiled["file"])
 
 
+@pytest.mark.parametrize("before,after", [
+    ([], ["--precision", "2", "-o", "out.txt", "--backend", "uss", "a"]),
+    (["--precision", "1"], ["x", "-o", "out.txt"]),
+    (["--prec", "1", "--backend=rss"], ["--include-children", "-m", "y"]),
+])
+def test_module_gets_all_its_arguments(tree, before, after):
+    """As with python -m, everything after -m MODULE is the module's, also
+    what looks like one of memline's options; memline's own options go
+    before -m."""
+    plain = info_of(run_python(["-m", "pkg.info"] + after, cwd=tree))
+    proc = run_memline(before + ["-m", "pkg.info"] + after, cwd=tree)
+    assert info_of(proc) == plain
+    assert plain["argv"][1:] == after
+    assert not (tree / "out.txt").exists()
+    precision = 1 if before else 3
+    check_block(only_block(proc.stdout), precision, path=plain["file"])
+
+
 def test_pickling_classes_of_the_script(tmp_path):
     """__main__ is the script's own module, so classes and functions defined
     in it pickle by reference (memory_profiler's #260)."""
