@@ -614,6 +614,21 @@ def test_report_when_program_closes_stdout(tmp_path):
     assert "cannot write the report" in line
 
 
+def test_stdin_and_source_encoding(tmp_path):
+    """The program reads memline's stdin; a latin-1 source (coding cookie)
+    runs and its text shows decoded in the report."""
+    script = tmp_path / "lat.py"
+    script.write_bytes(b"# -*- coding: latin-1 -*-\nimport sys\n\n\n@profile\ndef f():\n"
+                       b"    s = 'caf\xe9 ' + sys.stdin.readline()\n    return s.upper()\n\n\n"
+                       b"print(f(), end='')\n")
+    proc = run_memline([script], cwd=tmp_path, stdin="au lait\n")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("CAF\u00c9 AU LAIT\n")
+    block = only_block(proc.stdout)
+    assert block.row("s = ").source == "    s = 'caf\u00e9 ' + sys.stdin.readline()"
+    check_block(block, 3, first=5, last=8)
+
+
 def test_threads_finish_before_the_report(tmp_path):
     """Non-daemon threads are waited for, as at interpreter exit, so their
     profiled lines are in the report."""
