@@ -13,8 +13,11 @@ _binary = None
 
 
 def memline_binary():
-    """Path of the standalone binary, built on first use."""
+    """Path of the standalone binary, built on first use; $MEMLINE_BIN picks
+    another build (e.g. the sanitized one: make SAN=1 memline-bin)."""
     global _binary
+    if _binary is None and os.environ.get("MEMLINE_BIN"):
+        _binary = os.path.abspath(os.environ["MEMLINE_BIN"])
     if _binary is None:
         subprocess.run(["make", "-s", "memline-bin"], cwd=REPO, check=True,
                        stdout=subprocess.DEVNULL)
