@@ -4,8 +4,6 @@ A drop-in replacement for memory_profiler: decorate a function with
 ``@profile`` and its memory use is reported line by line.
 """
 
-import logging as _logging
-
 from memline._memline import (  # noqa: F401  (re-exported API)
     LineProfiler,
     ProfileError,
@@ -39,10 +37,11 @@ class LogFile:
     """
 
     def __init__(self, name=None, reportIncrementFlag=False):
-        self.logger = _logging.getLogger(name)
+        import logging  # here, not at import: it would double memline's import time
+        self.logger = logging.getLogger(name)
         self.reportIncrementFlag = reportIncrementFlag
 
-    def write(self, msg, level=_logging.INFO):
+    def write(self, msg, level=20):  # logging.INFO
         if not self.reportIncrementFlag:
             self.logger.log(level, msg)
         elif "Filename:" in msg or "Line Contents" in msg:
