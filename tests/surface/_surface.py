@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import child_env
+
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -23,11 +25,27 @@ ML_HEADER = ("Line #    Mem usage    Increment  Occurrences   Heap incr    Heap 
              "Line Contents")
 
 
+# Under `make test-asan` libasan is preloaded into this process: its
+# quarantine keeps freed blocks resident here (child processes get it turned
+# off by helpers.child_env), and its shadow memory adds an eighth to the RSS
+# of each allocation.
+SANITIZED = "asan" in os.environ.get("LD_PRELOAD", "")
+
+
+def near(value, mib, tol=3.0):
+    """value (MiB of RSS) shows an allocation of mib MiB."""
+    return mib - tol <= value <= mib * (1.15 if SANITIZED else 1.0) + tol
+
+
+def freed(value, mib, tol=3.0):
+    """value (MiB of RSS, <= 0) shows mib MiB given back; not checkable in
+    this process under the sanitizer, whose quarantine keeps them."""
+    return SANITIZED or near(-value, mib, tol)
+
+
 def env():
     """The environment for a child Python that imports memline from the repo."""
-    e = dict(os.environ)
-    e["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), e.get("PYTHONPATH")) if p)
-    return e
+    return child_env()
 
 
 def run_python(args, cwd, stdin=None, timeout=60):
