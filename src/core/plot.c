@@ -320,7 +320,7 @@ static int layout(plot_chart *c, const plot_opts *o)
     c->right = 820;
     c->top = 60;
     c->bottom = 500;
-    c->band_top = c->flame ? c->bottom + 40 : c->bottom - c->rows * PLOT_ROW_H - 4;
+    c->band_top = c->flame ? c->bottom + 52 : c->bottom - c->rows * PLOT_ROW_H - 4;
     if (c->flame)
         c->height = c->band_top + c->rows * PLOT_ROW_H + 20;
     return ML_OK;

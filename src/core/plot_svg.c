@@ -176,9 +176,12 @@ static void legend(plot_w *w, const plot_chart *c)
                        "stroke-width=\"2\"/><text x=\"%.1f\" y=\"%.1f\">", x, y, x + 22, y,
                     cv->color, x + 28, y + 4);
         plot_xml(w, cv->label);
-        if (cv->has_fit)
-            plot_printf(w, " slope %.5f MiB/s", cv->slope);
         plot_printf(w, "</text>\n");
+        if (cv->has_fit) {
+            y += 16;
+            plot_printf(w, "<text x=\"%.1f\" y=\"%.1f\">slope %.5f MiB/s</text>\n", x + 28,
+                        y + 4, cv->slope);
+        }
     }
     for (size_t f = 0; f < c->n_names; f++, y += 20) {
         size_t calls = 0;
