@@ -244,7 +244,8 @@ int mprof_run(int argc, char **argv, int attach)
             rc = datfile_put_cmdline(&line, cv, ncmd) == ML_OK ? MPROF_OK : MPROF_EINTERNAL;
     }
     if (rc == MPROF_OK) {
-        fd = open(c.output, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0666);
+        /* Appended to, as mprof does: an existing timeline is never lost. */
+        fd = open(c.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
         if (fd < 0 || write_all(fd, line.data, line.len) != ML_OK)
             rc = mprof_fail(MPROF_EOUTPUT, "cannot write '%s': %s", c.output, strerror(errno));
     }
