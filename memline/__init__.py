@@ -17,6 +17,7 @@ from memline._memline import (  # noqa: F401  (re-exported API)
 __version__ = "0.1.0"
 
 __all__ = [
+    "CodeMap",
     "LineProfiler",
     "LogFile",
     "ProfileError",
@@ -26,6 +27,28 @@ __all__ = [
     "profile",
     "show_results",
 ]
+
+
+class CodeMap(dict):
+    """``LineProfiler.code_map``, shaped as memory_profiler's.
+
+    As a dict: each profiled function's code object maps to
+    ``{line number: (increment MiB, mem usage MiB, occurrences)}`` for the
+    lines that ran.  ``items()`` gives, for each function that ran,
+    ``(filename, lines)`` where ``lines`` yields ``(line number, measure or
+    None)`` over the function's whole source: what memory_profiler's
+    ``show_results`` reads.  A snapshot: it does not change afterwards.
+    """
+
+    def __init__(self, blocks):
+        super().__init__()
+        self._blocks = blocks
+        for _filename, code, rows in blocks:
+            self[code] = {lineno: m for lineno, m in rows if m is not None}
+
+    def items(self):
+        for filename, _code, rows in self._blocks:
+            yield filename, iter(rows)
 
 
 class LogFile:

@@ -549,35 +549,60 @@ static PyObject *prof_get_count(MLProfiler *self, void *closure)
     return PyLong_FromLong(self->count);
 }
 
-/* {filename: [(lineno, (increment MiB, mem usage MiB, occurrences) or None)]}
- * per function, in the order memory_profiler's code_map.items() gives. */
+/* memory_profiler's code_map: a memline.CodeMap (a dict subclass defined in
+ * the package) built from [(filename, code, [(lineno, (increment MiB, mem
+ * usage MiB, occurrences) or None)])], one entry per function that ran. */
 static PyObject *prof_get_code_map(MLProfiler *self, void *closure)
 {
     (void)closure;
-    PyObject *out = PyList_New(0);
-    for (size_t i = 0; out && i < linetab_count(self->tab); i++) {
+    size_t nfuncs = linetab_count(self->tab);
+    PyObject *codes = PyList_New((Py_ssize_t)nfuncs); /* index -> toplevel code */
+    PyObject *blocks = codes ? PyList_New(0) : NULL;
+    PyObject *key, *value, *result = NULL;
+    Py_ssize_t pos = 0;
+    if (!blocks)
+        goto done;
+    for (size_t i = 0; i < nfuncs; i++)
+        PyList_SET_ITEM(codes, (Py_ssize_t)i, Py_NewRef(Py_None));
+    while (PyDict_Next(self->funcs, &pos, &key, &value)) {
+        Py_ssize_t i = PyLong_AsSsize_t(value);
+        if (i >= 0 && (size_t)i < nfuncs)
+            PyList_SetItem(codes, i, Py_NewRef(key));
+    }
+    for (size_t i = 0; i < nfuncs; i++) {
         const linefunc *fn = linetab_get(self->tab, i);
         if (!func_seen(fn))
             continue;
         PyObject *rows = PyList_New(fn->nlines);
         for (int j = 0; rows && j < fn->nlines; j++) {
-            const linestat *s = &fn->rows[j];
-            PyObject *v = s->seen ? Py_BuildValue("(ddK)", (double)s->mem_incr / 1048576.0,
-                                                  (double)s->mem_max / 1048576.0,
-                                                  (unsigned long long)s->occurrences)
-                                  : Py_NewRef(Py_None);
+            const linestat *st = &fn->rows[j];
+            PyObject *v = st->seen ? Py_BuildValue("(ddK)", (double)st->mem_incr / 1048576.0,
+                                                   (double)st->mem_max / 1048576.0,
+                                                   (unsigned long long)st->occurrences)
+                                   : Py_NewRef(Py_None);
             PyObject *row = v ? Py_BuildValue("(iN)", fn->first + j, v) : NULL;
             if (!row)
                 Py_CLEAR(rows);
             else
                 PyList_SET_ITEM(rows, j, row);
         }
-        PyObject *item = rows ? Py_BuildValue("(sN)", fn->filename, rows) : NULL;
-        if (!item || PyList_Append(out, item) < 0)
-            Py_CLEAR(out);
+        PyObject *item = rows ? Py_BuildValue("(sON)", fn->filename,
+                                              PyList_GET_ITEM(codes, (Py_ssize_t)i), rows)
+                              : NULL;
+        int rc = item ? PyList_Append(blocks, item) : -1;
         Py_XDECREF(item);
+        if (rc < 0)
+            goto done;
     }
-    return out;
+    PyObject *pkg = PyImport_ImportModule("memline");
+    PyObject *cls = pkg ? PyObject_GetAttrString(pkg, "CodeMap") : NULL;
+    result = cls ? PyObject_CallOneArg(cls, blocks) : NULL;
+    Py_XDECREF(cls);
+    Py_XDECREF(pkg);
+done:
+    Py_XDECREF(blocks);
+    Py_XDECREF(codes);
+    return result;
 }
 
 static PyMethodDef prof_methods[] = {
@@ -605,7 +630,7 @@ static PyGetSetDef prof_getset[] = {
     {"max_mem", (getter)prof_get_max_mem, NULL, "The --pdb-mmem limit in MiB, or None.", NULL},
     {"enable_count", (getter)prof_get_count, NULL, "Nesting of enable_by_count.", NULL},
     {"code_map", (getter)prof_get_code_map, NULL,
-     "The measurements: [(filename, [(lineno, (incr, mem, occurrences) or None)])].", NULL},
+     "The measurements, as memory_profiler's code_map: a memline.CodeMap.", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 PyTypeObject MLProfiler_Type = {

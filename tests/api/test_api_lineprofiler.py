@@ -29,11 +29,6 @@ def _work(n):
 WORK_FIRST = _work.__code__.co_firstlineno
 WORK_LAST = lineno_of(HERE, "    return total")
 
-CODE_MAP_BUG = ("memline bug: LineProfiler.code_map is a list of (filename, rows); "
-                "memory_profiler's is a mapping whose items() gives them, which its "
-                "show_results and tools written against it call")
-
-
 def report(prof, precision=1):
     s = io.StringIO()
     show_results(prof, stream=s, precision=precision)
@@ -238,7 +233,6 @@ def test_show_results_of_an_empty_profiler_prints_nothing(work, capsys):
 
 # ---- code_map ----
 
-@pytest.mark.xfail(strict=True, reason=CODE_MAP_BUG)
 def test_code_map_items_as_memory_profiler_gives_them(prof, work):
     """memory_profiler's show_results and the tools written against it read
     ``prof.code_map.items()``: (filename, [(lineno, (increment, mem usage,
@@ -261,7 +255,6 @@ def test_code_map_items_as_memory_profiler_gives_them(prof, work):
         assert mem > 1
 
 
-@pytest.mark.xfail(strict=True, reason=CODE_MAP_BUG)
 def test_code_map_agrees_with_the_report(prof, work):
     with prof:
         work(5)
@@ -275,12 +268,10 @@ def test_code_map_agrees_with_the_report(prof, work):
         assert round(incr, 6) == pytest.approx(row.incr, abs=2e-6)
 
 
-@pytest.mark.xfail(strict=True, reason=CODE_MAP_BUG)
 def test_code_map_is_empty_before_anything_ran(prof, work):
     assert list(prof.code_map.items()) == []
 
 
-@pytest.mark.xfail(strict=True, reason=CODE_MAP_BUG)
 def test_memory_profilers_show_results_reads_a_memline_profiler(prof, work):
     """Drop-in: memory_profiler's own show_results prints a memline
     LineProfiler, in its five columns."""
