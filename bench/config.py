@@ -33,7 +33,7 @@ SIZE_CLASSES = ("fast", "medium", "slow")
 # Workloads that import a package the bench environment may lack.
 REQUIRES = {"arrays": "numpy"}
 
-REPS = 5
+REPS = 7
 QUICK_REPS = 3
 QUICK_DIVISOR = 4
 

@@ -13,10 +13,14 @@ import config
 PEERS = ("memory_profiler", "psutil", "memray", "scalene", "numpy")
 
 
-def fmt_ratio(x):
+def fmt_number(x):
     if x < 10:
-        return "%.2fx" % x
-    return "%.1fx" % x if x < 100 else "%.0fx" % x
+        return "%.2f" % x
+    return "%.1f" % x if x < 100 else "%.0f" % x
+
+
+def fmt_ratio(x):
+    return fmt_number(x) + "x"
 
 
 def fmt_time(seconds):
@@ -83,11 +87,11 @@ class Table:
             return self.judge(name + ": " + key + " vs plain", slow[key],
                               fmt_ratio(slow[key]), "<=", limit)
 
-        def over(a, b, what, fmt, op, limit):
+        def over(a, b, what, op, limit):
             if slow[a] is None or slow[b] is None:
                 return ""
             r = slow[a] / slow[b]
-            return self.judge(name + ": " + what, r, fmt % r, op, limit)
+            return self.judge(name + ": " + what, r, fmt_number(r), op, limit)
 
         mem = self.default
         cells.append(fmt_time(plain))
@@ -95,9 +99,9 @@ class Table:
             key = "memline:" + backend
             cells.append(slowdown(key, targets.get("plain") if key == mem else None))
         cells.append(slowdown("floor"))
-        cells.append(over(mem, "floor", "memline / floor", "%.2f", "<=", targets.get("floor")))
+        cells.append(over(mem, "floor", "memline / floor", "<=", targets.get("floor")))
         cells.append(slowdown("memory_profiler"))
-        cells.append(over("memory_profiler", mem, "memory_profiler / memline", "%.0f", ">=",
+        cells.append(over("memory_profiler", mem, "memory_profiler / memline", ">=",
                           targets.get("mp")))
         for key in ("memray", "memray-py", "scalene"):
             cells.append(slowdown(key))
@@ -114,7 +118,7 @@ class Table:
         return (["workload (unit)", "plain / unit"]
                 + ["memline " + b for b, _ in config.BACKENDS]
                 + ["floor", "memline ÷ floor", "memory_profiler", "mp ÷ memline",
-                   "memray", "memray +py", "scalene", "memline own RSS"])
+                   "memray", "memray +py", "scalene", "memline own memory"])
 
     def render(self):
         rows = [self.header()]
@@ -125,7 +129,7 @@ class Table:
         lines.insert(1, "|" + "|".join("-" * (wd + 2) for wd in widths) + "|")
         lines.append("")
         lines.append("Slowdowns: %s time of the profiled call per unit of work, against "
-                     "plain; medians of %d runs.  memline's ratios and targets use the %s "
+                     "plain; medians of %d run(s).  memline's ratios and targets use the %s "
                      "backend." % (config.CLOCK, self.reps, config.BACKENDS[0][0]))
         added, cumulative = self.import_times
         text = "%.1f ms" % (added * 1e3)

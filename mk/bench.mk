@@ -21,7 +21,7 @@ $(FLOOR_EXT): bench/floor/floor.c
 $(BENCH_VENV)/.stamp: requirements/bench.txt
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VPY) -m pip install --quiet --upgrade pip
-	@for req in $$(grep -v '^\s*#' $<); do \
+	@grep -v '^\s*\(#\|$$\)' $< | while read -r req; do \
 	  $(BENCH_VPY) -m pip install --quiet "$$req" || echo "bench: could not install $$req"; \
 	done
 	touch $@
