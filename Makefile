@@ -87,6 +87,7 @@ test-asan: venv
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:quarantine_size_mb=8 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LD_PRELOAD=$(ASAN_RT) PYTHONPATH=$(CURDIR) PYTHONMALLOC=malloc \
+	  MEMLINE_BIN=$(CURDIR)/build/san$(PYTAG)/memline \
 	  $(VPY) -m pytest -q -p no:cacheprovider tests
 	$(MAKE) SAN=0 ext
 
