@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from _surface import ML_HEADER, ROW_HEAD, freed, near, parse_report
+from _surface import ML_HEADER, ROW_HEAD, freed, near_here, parse_report
 from memline import LogFile, profile
 
 
@@ -51,7 +51,7 @@ def test_logfile_sends_the_whole_report_to_logging(logged):
     assert [r.contents.strip() for r in block.rows] == [
         "@profile(stream=stream)", "def grows_and_shrinks():", 'kept = b"1" * (50 << 20)',
         "same = len(kept)", "del kept", "return same"]
-    assert near(block.row('kept = b"1" * (50 << 20)').mib("inc"), 50)
+    assert near_here(block.row('kept = b"1" * (50 << 20)').mib("inc"), 50)
     assert freed(block.row("del kept").mib("inc"), 50)
 
 
