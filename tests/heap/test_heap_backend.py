@@ -79,7 +79,7 @@ def sizes_api():
 
 def _code_map_rows(prof):
     """{lineno: (incr MiB, mem MiB, occurrences)} of prof's single function."""
-    (filename, rows), = prof.code_map
+    (filename, rows), = prof.code_map.items()
     return {lineno: v for lineno, v in rows if v is not None}
 
 
