@@ -128,9 +128,10 @@ class Table:
         lines = ["| " + " | ".join(c.ljust(wd) for c, wd in zip(r, widths)) + " |" for r in rows]
         lines.insert(1, "|" + "|".join("-" * (wd + 2) for wd in widths) + "|")
         lines.append("")
+        clock = "CPU" if config.CLOCK == "cpu" else "wall"
         lines.append("Slowdowns: %s time of the profiled call per unit of work, against "
                      "plain; medians of %d run(s).  memline's ratios and targets use the %s "
-                     "backend." % (config.CLOCK, self.reps, config.BACKENDS[0][0]))
+                     "backend." % (clock, self.reps, config.BACKENDS[0][0]))
         added, cumulative = self.import_times
         text = "%.1f ms" % (added * 1e3)
         line = "import memline: +" + self.judge("import memline", added * 1e3, text, "<=",
