@@ -133,11 +133,15 @@ class Table:
                      "plain; medians of %d run(s).  memline's ratios and targets use the %s "
                      "backend." % (clock, self.reps, config.BACKENDS[0][0]))
         added, cumulative = self.import_times
-        text = "%.1f ms" % (added * 1e3)
-        line = "import memline: +" + self.judge("import memline", added * 1e3, text, "<=",
-                                                config.IMPORT_MS)
+        if added is None:
+            line = "import memline: failed in a child process"
+        else:
+            line = "import memline: +" + self.judge("import memline", added * 1e3,
+                                                    "%.1f ms" % (added * 1e3), "<=",
+                                                    config.IMPORT_MS)
+            line += " over `python -c pass`"
         if cumulative is not None:
-            line += " over `python -c pass`; -X importtime cumulative %.1f ms" % (cumulative * 1e3)
+            line += "; -X importtime cumulative %.1f ms" % (cumulative * 1e3)
         lines.append("")
         lines.append(line)
         lines.append("")
@@ -147,7 +151,7 @@ class Table:
                 "\n- FAIL: %s %s (target %s)" % v[:3] for v in self.verdicts if v[3] == "FAIL")))
         if self.notes:
             lines.append("")
-            lines.extend("[%d] %s" % (i + 1, n) for i, n in enumerate(self.notes))
+            lines.extend("- [%d] %s" % (i + 1, n) for i, n in enumerate(self.notes))
         lines.append("")
         lines.append(self.environment())
         return "\n".join(lines) + "\n"

@@ -106,20 +106,60 @@ def time_of(cmd, env):
 def import_time(env, runs):
     """Median time of `python -c "import memline"` minus that of
     `python -c pass` (runs alternate between the two), and the median
-    cumulative figure -X importtime gives memline, in seconds."""
+    cumulative figure -X importtime gives memline, in seconds; None for
+    both when memline cannot be imported."""
     bare, loaded, cumulative = [], [], []
-    for _ in range(runs):
-        bare.append(time_of([sys.executable, "-c", "pass"], env))
-        loaded.append(time_of([sys.executable, "-c", "import memline"], env))
+    try:
+        for _ in range(runs):
+            bare.append(time_of([sys.executable, "-c", "pass"], env))
+            loaded.append(time_of([sys.executable, "-c", "import memline"], env))
+    except subprocess.CalledProcessError:
+        return None, None
     for _ in range(max(5, runs // 4)):
         err = subprocess.run([sys.executable, "-X", "importtime", "-c", "import memline"],
-                             env=env, capture_output=True, text=True, check=True).stderr
+                             env=env, capture_output=True, text=True).stderr
         for line in err.splitlines():
             fields = [f.strip() for f in line.split("|")]
             if len(fields) == 3 and fields[2] == "memline":
                 cumulative.append(int(fields[1]) / 1e6)
     return (statistics.median(loaded) - statistics.median(bare),
             statistics.median(cumulative) if cumulative else None)
+
+
+def unavailable(workloads, all_setups, floor_dir):
+    """{(workload, setup key): why it cannot run here} for what is missing."""
+    failed = {}
+    floor_found = floor_dir and any(pathlib.Path(floor_dir).glob("_floor*"))
+    for w in workloads:
+        why_w = missing(config.REQUIRES.get(w[0]))
+        for s in all_setups:
+            why = why_w or missing(s.needs)
+            if s.key == "floor" and not floor_found:
+                why = "the _floor extension is not built (make bench builds it)"
+            if why:
+                failed[(w[0], s.key)] = why
+    return failed
+
+
+def measure(workloads, all_setups, reps, args, floor_dir, tmp, env, failed):
+    """Runs round after round; returns {(workload, setup key): [results]}
+    and adds the configurations whose run failed to failed."""
+    results = {}
+    started = time.perf_counter()
+    for rep in range(reps):
+        for w in workloads:
+            print("round %d/%d: %s (%.0f s)" % (rep + 1, reps, w[0],
+                  time.perf_counter() - started), file=sys.stderr, flush=True)
+            for s in all_setups:
+                key = (w[0], s.key)
+                if key in failed:
+                    continue
+                r = run_once(s, w[0], size_of(w, s.size, args.quick), floor_dir, tmp, env)
+                if isinstance(r, str):
+                    failed[key] = r
+                else:
+                    results.setdefault(key, []).append(r)
+    return results
 
 
 def main():
@@ -138,37 +178,13 @@ def main():
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
 
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="memline-bench-") as tmpname:
         tmp = pathlib.Path(tmpname)
         all_setups = setups(tmp)
-        failed = {}   # (workload, setup key) -> why it is not measured
-        floor_found = floor_dir and any(pathlib.Path(floor_dir).glob("_floor*"))
-        for w in workloads:
-            why_w = missing(config.REQUIRES.get(w[0]))
-            for s in all_setups:
-                why = why_w or missing(s.needs)
-                if s.key == "floor" and not floor_found:
-                    why = "the _floor extension is not built (make bench builds it)"
-                if why:
-                    failed[(w[0], s.key)] = why
-        results = {}
-        started = time.perf_counter()
-        for rep in range(reps):
-            for w in workloads:
-                print("round %d/%d: %s (%.0f s)" % (rep + 1, reps, w[0],
-                      time.perf_counter() - started), file=sys.stderr, flush=True)
-                for s in all_setups:
-                    key = (w[0], s.key)
-                    if key in failed:
-                        continue
-                    r = run_once(s, w[0], size_of(w, s.size, args.quick),
-                                 floor_dir, tmp, env)
-                    if isinstance(r, str):
-                        failed[key] = r
-                    else:
-                        results.setdefault(key, []).append(r)
-        runs = config.QUICK_IMPORT_RUNS if args.quick else config.IMPORT_RUNS
-        imp = import_time(env, runs)
+        failed = unavailable(workloads, all_setups, floor_dir)
+        results = measure(workloads, all_setups, reps, args, floor_dir, tmp, env, failed)
+        imp = import_time(env, config.QUICK_IMPORT_RUNS if args.quick else config.IMPORT_RUNS)
 
     table = report.Table(workloads, all_setups, results, failed, imp, reps, args.quick)
     text = table.render()
