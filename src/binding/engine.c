@@ -191,21 +191,23 @@ void engine_unregister(PyCodeObject *code, struct MLProfiler *prof)
      * engine_invalidate() before it dies. */
 }
 
-/* When the OS is asked again (see docs/performance.md).  Memory the program
- * allocates or frees through Python moves the heap counters; once this
- * thread's heap churn since its last reading passes CHURN_LIMIT, RSS may have
- * moved by about that much and is read again.  Anything else that moves RSS
- * (native allocations, pages touched without allocating, other processes'
- * shared pages) is caught by the age limit: a reading older than AGE_LIMIT
- * is refreshed, the clock being looked at once every CLOCK_EVERY events. */
-#define CHURN_LIMIT (64 * 1024)
-#define AGE_LIMIT_NS (10 * 1000 * 1000)
+/* When the OS is asked again (see docs/performance.md).  RSS grows when
+ * the heap reaches memory it has not used before, and shrinks when big
+ * blocks go back to the OS; reused memory does not move it.  So RSS is read
+ * again once this thread's heap has risen (at any moment of the interval:
+ * the window's high-water mark) or fallen by LEVEL_LIMIT since its last
+ * reading.  Anything else that moves RSS (native allocations, pages touched
+ * without allocating, other threads) is caught by the age limit: a reading
+ * older than AGE_LIMIT is refreshed, the clock being looked at once every
+ * CLOCK_EVERY events. */
+#define LEVEL_LIMIT (16 * 1024)
+#define AGE_LIMIT_NS (50 * 1000 * 1000)
 #define CLOCK_EVERY 64
 
 /* Whether the heap counters move with the program's allocations; without
  * them (Python's allocator could not be hooked) the cache has no way to
  * know RSS moved, so every event reads the OS. */
-static int churn_known;
+static int heap_known;
 
 static int64_t cached[3];
 static int cache_valid[3];
@@ -225,7 +227,7 @@ int engine_acquire(void)
         return 0;
     engine_gen++;
     memset(cache_valid, 0, sizeof cache_valid);
-    churn_known = heaphook_unavailable() == NULL;
+    heap_known = heaphook_unavailable() == NULL;
     if (heaphook_install() < 0 || tracer_start() < 0) {
         heaphook_remove();
         engine_refs--;
@@ -264,7 +266,7 @@ static int64_t read_os(const ml_probe *probe)
     cache_valid[k] = 1;
     cache_time_ns = coarse_now_ns();
     events_since_clock = 0;
-    ml_heap.read_churn = ml_heap.churn;
+    ml_heap.read_level = ml_heap.cur;
     return v;
 }
 
@@ -273,8 +275,9 @@ static inline int64_t read_mem(const ml_probe *probe)
     if (probe->heap)
         return ml_heap.cur;
     int k = probe->kind;
-    if (!probe->exact && !probe->children && churn_known && cache_valid[k] &&
-        ml_heap.churn - ml_heap.read_churn < CHURN_LIMIT) {
+    ml_heap_tls *h = &ml_heap;
+    if (!probe->exact && !probe->children && heap_known && cache_valid[k] &&
+        h->max - h->read_level < LEVEL_LIMIT && h->read_level - h->cur < LEVEL_LIMIT) {
         if (++events_since_clock < CLOCK_EVERY)
             return cached[k];
         events_since_clock = 0;

@@ -51,8 +51,7 @@ typedef struct ml_probe {
 typedef struct ml_heap_tls {
     int64_t cur;
     int64_t max;
-    uint64_t churn;      /* bytes allocated plus bytes freed, ever */
-    uint64_t read_churn; /* churn when this thread last read the OS */
+    int64_t read_level;  /* cur when this thread last read the OS */
 } ml_heap_tls;
 
 extern __thread ml_heap_tls ml_heap __attribute__((tls_model("initial-exec")));

@@ -75,7 +75,6 @@ static inline void account(int64_t delta)
 {
     ml_heap_tls *h = &ml_heap;
     h->cur += delta;
-    h->churn += (uint64_t)(delta < 0 ? -delta : delta);
     if (h->cur > h->max)
         h->max = h->cur;
 }
