@@ -194,10 +194,17 @@ static void *py_calloc(void *ctx, size_t nelem, size_t elsize)
 }
 
 /* Size of the small block p, which pymalloc just released: from the copy the
- * arena hook took if p's arena went away meanwhile, else from p's pool. */
-static size_t released_small_size(void *p)
+ * arena hook took if p's arena went away meanwhile, else from p's pool.
+ * tls.pending is left as it is: every free and realloc sets it before
+ * pymalloc can free an arena, so a stale value is never compared. */
+static inline size_t released_small_size(void *p)
 {
-    return tls.pending_size ? tls.pending_size : pool_block_size(p);
+    size_t copied = tls.pending_size;
+    if (__builtin_expect(copied != 0, 0)) {
+        tls.pending_size = 0;
+        return copied;
+    }
+    return pool_block_size(p);
 }
 
 static void *py_realloc(void *ctx, void *p, size_t n)
@@ -205,16 +212,18 @@ static void *py_realloc(void *ctx, void *p, size_t n)
     PyMemAllocatorEx *a = ctx;
     tls.raw_last = tls.raw_src = tls.raw_freed = NULL;
     tls.pending = p;
-    tls.pending_size = 0;
     void *q = a->realloc(a->ctx, p, n);
-    tls.pending = NULL;
-    if (!q)
+    if (!q) {
+        tls.pending_size = 0;
         return NULL;
+    }
     int p_big = p && (tls.raw_src == p || tls.raw_freed == p);
     int q_big = tls.raw_last == q;
     if (p && !p_big) {
-        if (q == p)
+        if (q == p) {
+            tls.pending_size = 0;
             return q; /* resized inside its size class: the same block */
+        }
         account(-(int64_t)released_small_size(p));
     }
     if (!q_big)
@@ -231,11 +240,11 @@ static void py_free(void *ctx, void *p)
     }
     tls.raw_freed = NULL;
     tls.pending = p;
-    tls.pending_size = 0;
     a->free(a->ctx, p);
-    tls.pending = NULL;
     if (tls.raw_freed != p)
         account(-(int64_t)released_small_size(p));
+    else
+        tls.pending_size = 0;
 }
 
 /* pymalloc frees an arena only from inside a free of its last block: read
