@@ -30,6 +30,10 @@ bench-venv: $(BENCH_VENV)/.stamp
 
 bench: ext bench-venv $(FLOOR_EXT)
 	PYTHONPATH=$(CURDIR) $(BENCH_VPY) bench/run.py --floor-dir $(FLOOR_DIR) $(BENCH_ARGS)
+	@echo; echo "Default RSS rule against rss-exact (largest per-line difference):"
+	@cd bench && PYTHONPATH=$(CURDIR) $(CURDIR)/$(BENCH_VPY) rule_diff.py | tee rule_diff.md
 
 bench-quick: ext bench-venv $(FLOOR_EXT)
 	PYTHONPATH=$(CURDIR) $(BENCH_VPY) bench/run.py --quick --floor-dir $(FLOOR_DIR) $(BENCH_ARGS)
+	@echo; echo "Default RSS rule against rss-exact (largest per-line difference):"
+	@cd bench && PYTHONPATH=$(CURDIR) $(CURDIR)/$(BENCH_VPY) rule_diff.py --quick
