@@ -18,7 +18,7 @@ unsigned long ml_main_thread;
 
 int profiler_parse_backend(PyObject *arg, int *backend);
 
-static PyObject *partial_of(PyObject *callable, PyObject *kw)
+PyObject *ml_partial(PyObject *callable, PyObject *kw)
 {
     PyObject *functools = PyImport_ImportModule("functools");
     if (!functools)
@@ -49,7 +49,7 @@ static PyObject *mod_profile(PyObject *module, PyObject *args, PyObject *kw)
         PyObject *opts = self ? Py_BuildValue("{sOsisO}", "stream", stream, "precision",
                                               precision, "backend", backend)
                               : NULL;
-        PyObject *r = opts ? partial_of(self, opts) : NULL;
+        PyObject *r = opts ? ml_partial(self, opts) : NULL;
         Py_XDECREF(opts);
         Py_XDECREF(self);
         return r;

@@ -440,18 +440,8 @@ static PyObject *prof_call(MLProfiler *self, PyObject *args, PyObject *kw)
     int precision = 1;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|Oi:LineProfiler", kwlist, &func, &precision))
         return NULL;
-    if (func == Py_None) {
-        PyObject *functools = PyImport_ImportModule("functools");
-        if (!functools)
-            return NULL;
-        PyObject *partial = PyObject_GetAttrString(functools, "partial");
-        Py_DECREF(functools);
-        if (!partial)
-            return NULL;
-        PyObject *r = PyObject_CallFunction(partial, "O", (PyObject *)self);
-        Py_DECREF(partial);
-        return r;
-    }
+    if (func == Py_None)
+        return ml_partial((PyObject *)self, NULL);
     int added = profiler_add(self, func);
     if (added < 0)
         return NULL;

@@ -6,6 +6,7 @@
 #include "datfile.h"
 #include "mlalloc.h"
 #include "mlerr.h"
+#include "mlio.h"
 #include "mprof.h"
 #include "mprof_int.h"
 #include "procinfo.h"
@@ -157,20 +158,6 @@ static int build_argv(const run_cfg *c, const char *python, char ***out, char **
     return ML_OK;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return ML_EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return ML_OK;
-}
-
 /* Finds the attach target: a PID, or the first process whose name holds
  * the hint. */
 static int find_target(const char *hint, pid_t *pid)
@@ -246,7 +233,7 @@ int mprof_run(int argc, char **argv, int attach)
     if (rc == MPROF_OK) {
         /* Appended to, as mprof does: an existing timeline is never lost. */
         fd = open(c.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
-        if (fd < 0 || write_all(fd, line.data, line.len) != ML_OK)
+        if (fd < 0 || ml_write_all(fd, line.data, line.len) != ML_OK)
             rc = mprof_fail(MPROF_EOUTPUT, "cannot write '%s': %s", c.output, strerror(errno));
     }
     if (rc == MPROF_OK) {

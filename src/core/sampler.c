@@ -16,6 +16,7 @@
 #include "memsrc.h"
 #include "mlalloc.h"
 #include "mlerr.h"
+#include "mlio.h"
 #include "procinfo.h"
 #include "sbuf.h"
 
@@ -126,23 +127,9 @@ static int kids_rescan(kids *k, pid_t root)
     return ML_OK;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return ML_EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return ML_OK;
-}
-
 static int flush(int fd, sbuf *out)
 {
-    int rc = write_all(fd, out->data, out->len);
+    int rc = ml_write_all(fd, out->data, out->len);
     sbuf_clear(out);
     return rc;
 }
