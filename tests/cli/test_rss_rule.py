@@ -102,8 +102,19 @@ def _disagreements(default, exact):
     return bad
 
 
+# Under the sanitizer run, RSS also moves with ASan's shadow memory and its
+# allocator's own pages, which no rule driven by the program's allocations
+# can follow: the comparison is about memline's rule, so it runs in the
+# normal build only (the sanitizer run still exercises both backends).
+UNDER_ASAN = "asan" in os.environ.get("LD_PRELOAD", "")
+
+
 @pytest.mark.parametrize("name", sorted(WORKLOADS))
 def test_default_rule_agrees_with_exact_reads(tmp_path, name):
+    if UNDER_ASAN:
+        for backend in ("rss", "rss-exact"):
+            assert _report(tmp_path, name, backend)
+        return
     defaults = [_report(tmp_path, name, "rss") for _ in range(2)]
     exacts = [_report(tmp_path, name, "rss-exact") for _ in range(2)]
     results = [_disagreements(d, e) for d in defaults for e in exacts]
