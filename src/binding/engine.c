@@ -204,15 +204,8 @@ void engine_unregister(PyCodeObject *code, struct MLProfiler *prof)
 #define AGE_LIMIT_NS (50 * 1000 * 1000)
 #define CLOCK_EVERY 64
 
-/* Whether the heap counters move with the program's allocations; without
- * them (Python's allocator could not be hooked) the cache has no way to
- * know RSS moved, so every event reads the OS. */
-static int heap_known;
-
-static int64_t cached[3];
-static int cache_valid[3];
-static int64_t cache_time_ns;
-static unsigned events_since_clock;
+static int64_t cached[3];    /* the last OS reading of each kind, any thread's */
+static int64_t cache_time_ns; /* when the last one was taken */
 
 static int64_t coarse_now_ns(void)
 {
@@ -221,13 +214,17 @@ static int64_t coarse_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Makes the calling thread's next reading go to the OS. */
+static void forget_reading(void)
+{
+    ml_heap.read_hi = INT64_MIN;
+}
+
 int engine_acquire(void)
 {
     if (engine_refs++ > 0)
         return 0;
     engine_gen++;
-    memset(cache_valid, 0, sizeof cache_valid);
-    heap_known = heaphook_unavailable() == NULL;
     if (heaphook_install() < 0 || tracer_start() < 0) {
         heaphook_remove();
         engine_refs--;
@@ -245,9 +242,9 @@ void engine_release(void)
     engine_gen++;
 }
 
-/* The OS reading, refreshing the cache.  Out of line: the common case is
- * engine_read's cache hit. */
-static int64_t read_os(const ml_probe *probe)
+/* The OS reading, refreshing the cache and this thread's bounds.  Out of
+ * line: the common case is read_mem's cache hit. */
+__attribute__((noinline)) static int64_t read_os(const ml_probe *probe)
 {
     int k = probe->kind;
     if (!sources[k] && memsrc_open(&sources[k], 0, probe->kind) != ML_OK)
@@ -263,28 +260,34 @@ static int64_t read_os(const ml_probe *probe)
         return v; /* children move without our heap counters knowing: never cached */
     }
     cached[k] = v;
-    cache_valid[k] = 1;
     cache_time_ns = coarse_now_ns();
-    events_since_clock = 0;
-    ml_heap.read_level = ml_heap.cur;
+    ml_heap_tls *h = &ml_heap;
+    h->read_hi = h->cur + LEVEL_LIMIT;
+    h->read_lo = h->cur - LEVEL_LIMIT;
+    h->read_kind = k;
+    h->countdown = CLOCK_EVERY;
     return v;
+}
+
+/* The cached reading has lasted CLOCK_EVERY events: still fresh? */
+__attribute__((noinline)) static int64_t read_aged(const ml_probe *probe)
+{
+    if (coarse_now_ns() - cache_time_ns < AGE_LIMIT_NS) {
+        ml_heap.countdown = CLOCK_EVERY;
+        return cached[probe->kind];
+    }
+    return read_os(probe);
 }
 
 static inline int64_t read_mem(const ml_probe *probe)
 {
-    if (probe->heap)
-        return ml_heap.cur;
-    int k = probe->kind;
     ml_heap_tls *h = &ml_heap;
-    if (!probe->exact && !probe->children && heap_known && cache_valid[k] &&
-        h->max - h->read_level < LEVEL_LIMIT && h->read_level - h->cur < LEVEL_LIMIT) {
-        if (++events_since_clock < CLOCK_EVERY)
-            return cached[k];
-        events_since_clock = 0;
-        if (coarse_now_ns() - cache_time_ns < AGE_LIMIT_NS)
-            return cached[k];
+    if (__builtin_expect(probe->cached, 1)) {
+        if (h->max < h->read_hi && h->cur > h->read_lo && h->read_kind == (int)probe->kind)
+            return --h->countdown > 0 ? cached[probe->kind] : read_aged(probe);
+        return read_os(probe);
     }
-    return read_os(probe);
+    return probe->heap ? h->cur : read_os(probe);
 }
 
 int64_t engine_read(const ml_probe *probe)
@@ -314,6 +317,7 @@ static ml_thread *thread_get(void)
     t->gen = engine_gen;
     t->depth = 0;
     t->foreign = 0;
+    forget_reading();
     return t;
 }
 
@@ -489,18 +493,38 @@ void engine_on_return(PyFrameObject *frame)
     tracer_lines(t->depth > 0 && t->foreign == 0);
 }
 
+/* The hot path: a line event of the innermost profiled frame.  It does what
+ * fold_heap, charge(f, now, 1) and enter_line do, in one pass. */
 void engine_on_line(PyFrameObject *frame, int line)
 {
-    ml_thread *t = thread_live();
-    if (!t || t->foreign > 0)
+    ml_thread *t = tl_thread;
+    if (!t || t->gen != engine_gen || t->depth == 0 || t->foreign > 0)
         return;
     ml_frame *f = &t->stack[t->depth - 1];
     if (f->frame != frame)
         return;
     int64_t now = read_mem(f->probe);
-    fold_heap(f);
-    charge(f, now, 1);
-    enter_line(f, line);
+    ml_heap_tls *h = &ml_heap;
+    int64_t heap_now = h->cur;
+    /* h->max >= h->cur always, so this is also >= heap_now. */
+    int64_t xmax = h->max > f->exec_max ? h->max : f->exec_max;
+    h->max = heap_now;
+    if (f->prof->on) {
+        linestat *s = row_of(f, f->line);
+        if (s)
+            linestat_charge(s, now, now - f->ival_mem, heap_now - f->ival_heap,
+                            xmax - f->exec_heap);
+        s = row_of(f, line);
+        if (s)
+            s->occurrences++;
+    }
+    if (xmax > f->frame_max)
+        f->frame_max = xmax;
+    f->ival_mem = now;
+    f->ival_heap = heap_now;
+    f->exec_heap = heap_now;
+    f->exec_max = heap_now;
+    f->line = line;
     if (f->prof->max_mem > 0 && now >= f->prof->max_mem && f->prof->on)
         profiler_over_limit(f->prof, now, frame);
 }

@@ -42,6 +42,8 @@ typedef struct ml_probe {
     int children; /* add the memory of child processes */
     int heap;     /* read the thread's heap counter instead of the OS */
     int exact;    /* read the OS at every event, never the cached reading */
+    int cached;   /* may use the cached OS reading: !heap, !exact, !children,
+                     and heap hooks that tell when RSS may have moved */
 } ml_probe;
 
 /* Per-thread Python-heap counters, written by the allocator hooks
@@ -51,7 +53,11 @@ typedef struct ml_probe {
 typedef struct ml_heap_tls {
     int64_t cur;
     int64_t max;
-    int64_t read_level;  /* cur when this thread last read the OS */
+    /* Until the heap leaves (read_lo, read_hi) or countdown events pass,
+     * this thread reuses the OS reading of kind read_kind (engine.c). */
+    int64_t read_hi, read_lo;
+    int read_kind;
+    int countdown;
 } ml_heap_tls;
 
 extern __thread ml_heap_tls ml_heap __attribute__((tls_model("initial-exec")));

@@ -374,6 +374,8 @@ static int prof_init(MLProfiler *self, PyObject *args, PyObject *kw)
     self->probe.kind = backend_kind(self->backend);
     self->probe.heap = self->backend == ML_BACKEND_HEAP;
     self->probe.exact = self->backend == ML_BACKEND_RSS_EXACT;
+    self->probe.cached = !self->probe.heap && !self->probe.exact && !children &&
+                         heaphook_unavailable() == NULL;
     self->probe.children = children;
     self->max_mem = 0;
     if (max_mem != Py_None) {
