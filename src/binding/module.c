@@ -16,8 +16,6 @@
 PyObject *ml_ProfileError;
 unsigned long ml_main_thread;
 
-int profiler_parse_backend(PyObject *arg, int *backend);
-
 PyObject *ml_partial(PyObject *callable, PyObject *kw)
 {
     PyObject *functools = PyImport_ImportModule("functools");

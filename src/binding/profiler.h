@@ -47,6 +47,17 @@ void profiler_disable_by_count(MLProfiler *prof);
  * style.  Returns 0, or -1 with an exception set. */
 int profiler_show(MLProfiler *prof, PyObject *stream, int precision);
 
+/* Whether any line of fn ran (memory_profiler leaves such functions out). */
+int profiler_func_ran(const linefunc *fn);
+
+/* prof.code_map: a memline.CodeMap.  New reference, or NULL with an
+ * exception set. */
+PyObject *profiler_code_map(MLProfiler *prof);
+
+/* Parses a backend argument (None = the default) into *backend.  Returns 0,
+ * or -1 with ValueError naming the choices. */
+int profiler_parse_backend(PyObject *arg, int *backend);
+
 /* Forgets every measurement, keeping the functions. */
 void profiler_clear(MLProfiler *prof);
 

@@ -29,8 +29,6 @@ typedef struct MLStamper {
     ml_probe probe;
 } MLStamper;
 
-int profiler_parse_backend(PyObject *arg, int *backend);
-
 static double wall_now(void)
 {
     struct timespec ts;

@@ -12,6 +12,7 @@
 #include "../core/mlerr.h"
 #include "backend.h"
 #include "compat.h"
+#include "profiler.h"
 
 #define MIB 1048576.0
 
@@ -22,8 +23,6 @@ typedef struct usage_args {
     PyObject *stream;
     int backend;
 } usage_args;
-
-int profiler_parse_backend(PyObject *arg, int *backend);
 
 /* A sample as memory_profiler returns it: MiB, or (MiB, time). */
 static PyObject *sample_value(const memwatch_sample *s, int timestamps)

@@ -1,0 +1,292 @@
+/* proftype: the LineProfiler type: its constructor, methods and
+ * attributes.  What they do lives in profiler.c and show.c. */
+#include "profiler.h"
+
+#include "compat.h"
+#include "heaphook.h"
+#include "module.h"
+#include "wrapper.h"
+
+#include <structmember.h>
+
+static PyObject *prof_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    (void)args;
+    (void)kw;
+    MLProfiler *self = (MLProfiler *)type->tp_alloc(type, 0);
+    if (!self)
+        return NULL;
+    self->tab = linetab_new();
+    self->codes = PyList_New(0);
+    self->funcs = PyDict_New();
+    if (!self->tab || !self->codes || !self->funcs) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    self->probe.kind = MEMSRC_RSS;
+    return (PyObject *)self;
+}
+
+/* Parses a backend argument (None = default) into *backend.  Returns 0, or
+ * -1 with ValueError naming the choices. */
+int profiler_parse_backend(PyObject *arg, int *backend)
+{
+    if (!arg || arg == Py_None) {
+        *backend = ML_BACKEND_RSS;
+        return 0;
+    }
+    const char *name = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
+    int b = name ? backend_lookup(name) : -1;
+    if (b < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "unknown memory backend %R; choose one of %s", arg,
+                     backend_choices());
+        return -1;
+    }
+    *backend = b;
+    return 0;
+}
+
+static int prof_init(MLProfiler *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"include_children", "backend", "max_mem", NULL};
+    int children = 0;
+    PyObject *backend = NULL, *max_mem = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|pOO:LineProfiler", kwlist, &children,
+                                     &backend, &max_mem))
+        return -1;
+    if (profiler_parse_backend(backend, &self->backend) < 0)
+        return -1;
+    if (self->backend == ML_BACKEND_HEAP && heaphook_unavailable()) {
+        PyErr_Format(PyExc_ValueError, "the heap backend cannot work here: %s",
+                     heaphook_unavailable());
+        return -1;
+    }
+    self->probe.kind = backend_kind(self->backend);
+    self->probe.heap = self->backend == ML_BACKEND_HEAP;
+    self->probe.exact = self->backend == ML_BACKEND_RSS_EXACT;
+    self->probe.cached = !self->probe.heap && !self->probe.exact && !children &&
+                         heaphook_unavailable() == NULL;
+    self->probe.children = children;
+    self->max_mem = 0;
+    if (max_mem != Py_None) {
+        double mib = PyFloat_AsDouble(max_mem);
+        if (mib == -1.0 && PyErr_Occurred())
+            return -1;
+        if (!(mib > 0)) {
+            PyErr_SetString(PyExc_ValueError, "max_mem must be a positive number of MiB");
+            return -1;
+        }
+        self->max_mem = (int64_t)(mib * 1048576.0);
+    }
+    return 0;
+}
+
+/* codes and funcs hold only code objects and ints, which cannot lead back
+ * to the profiler, so they are not shown to the collector: it must never
+ * clear them before prof_dealloc has used codes to unregister. */
+static int prof_traverse(MLProfiler *self, visitproc visit, void *arg)
+{
+    (void)self;
+    (void)visit;
+    (void)arg;
+    return 0;
+}
+
+static void prof_dealloc(MLProfiler *self)
+{
+    PyObject_GC_UnTrack(self);
+    if (self->weakreflist)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    profiler_disable(self);
+    engine_invalidate();
+    if (self->codes) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(self->codes); i++)
+            engine_unregister((PyCodeObject *)PyList_GET_ITEM(self->codes, i), self);
+    }
+    Py_CLEAR(self->codes);
+    Py_CLEAR(self->funcs);
+    linetab_free(self->tab);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *prof_add_function(MLProfiler *self, PyObject *func)
+{
+    return profiler_add(self, func) < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+static PyObject *prof_wrap_function(MLProfiler *self, PyObject *func)
+{
+    PyObject *f = profiler_unwrap(func);
+    if (!f)
+        return NULL;
+    PyObject *w = wrapper_new(f, self, 0, NULL, 1);
+    Py_DECREF(f);
+    return w;
+}
+
+/* prof(func) adds and wraps func; prof(precision=N) returns a decorator. */
+static PyObject *prof_call(MLProfiler *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"func", "precision", NULL};
+    PyObject *func = Py_None;
+    int precision = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|Oi:LineProfiler", kwlist, &func, &precision))
+        return NULL;
+    if (func == Py_None)
+        return ml_partial((PyObject *)self, NULL);
+    int added = profiler_add(self, func);
+    if (added < 0)
+        return NULL;
+    if (added == 0)
+        return Py_NewRef(func);
+    return wrapper_new_like(func, self, 0, NULL, precision);
+}
+
+static PyObject *prof_enable(MLProfiler *self, PyObject *unused)
+{
+    (void)unused;
+    return profiler_enable(self) < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+static PyObject *prof_disable(MLProfiler *self, PyObject *unused)
+{
+    (void)unused;
+    profiler_disable(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *prof_enable_by_count(MLProfiler *self, PyObject *unused)
+{
+    (void)unused;
+    return profiler_enable_by_count(self) < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+static PyObject *prof_disable_by_count(MLProfiler *self, PyObject *unused)
+{
+    (void)unused;
+    profiler_disable_by_count(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *prof_enter(MLProfiler *self, PyObject *unused)
+{
+    (void)unused;
+    return profiler_enable_by_count(self) < 0 ? NULL : Py_NewRef((PyObject *)self);
+}
+
+static PyObject *prof_exit(MLProfiler *self, PyObject *args)
+{
+    (void)args;
+    profiler_disable_by_count(self);
+    Py_RETURN_FALSE;
+}
+
+static PyObject *prof_runctx(MLProfiler *self, PyObject *args)
+{
+    PyObject *cmd, *globals, *locals;
+    if (!PyArg_ParseTuple(args, "OOO:runctx", &cmd, &globals, &locals))
+        return NULL;
+    if (profiler_enable_by_count(self) < 0)
+        return NULL;
+    PyObject *builtins = PyEval_GetBuiltins(); /* borrowed */
+    PyObject *exec = builtins ? PyDict_GetItemString(builtins, "exec") : NULL;
+    PyObject *r = exec ? PyObject_CallFunctionObjArgs(exec, cmd, globals, locals, NULL) : NULL;
+    profiler_disable_by_count(self);
+    if (!r)
+        return NULL;
+    Py_DECREF(r);
+    return Py_NewRef((PyObject *)self);
+}
+
+static PyObject *prof_clear(MLProfiler *self, PyObject *unused)
+{
+    (void)unused;
+    profiler_clear(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *prof_get_backend(MLProfiler *self, void *closure)
+{
+    (void)closure;
+    return PyUnicode_FromString(backend_name(self->backend));
+}
+
+static PyObject *prof_get_children(MLProfiler *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(self->probe.children);
+}
+
+static PyObject *prof_get_max_mem(MLProfiler *self, void *closure)
+{
+    (void)closure;
+    if (self->max_mem <= 0)
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble((double)self->max_mem / 1048576.0);
+}
+
+static PyObject *prof_get_count(MLProfiler *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromLong(self->count);
+}
+
+static PyObject *prof_get_code_map(MLProfiler *self, void *closure)
+{
+    (void)closure;
+    return profiler_code_map(self);
+}
+
+static PyMethodDef prof_methods[] = {
+    {"add_function", (PyCFunction)prof_add_function, METH_O,
+     "Profile func's lines (and the code nested in it) from now on."},
+    {"wrap_function", (PyCFunction)prof_wrap_function, METH_O,
+     "A callable that runs func with this profiler enabled."},
+    {"runctx", (PyCFunction)prof_runctx, METH_VARARGS,
+     "exec(cmd, globals, locals) with this profiler enabled; returns self."},
+    {"enable", (PyCFunction)prof_enable, METH_NOARGS, "Start charging lines."},
+    {"disable", (PyCFunction)prof_disable, METH_NOARGS, "Stop charging lines."},
+    {"enable_by_count", (PyCFunction)prof_enable_by_count, METH_NOARGS,
+     "Enable, counting nested enables."},
+    {"disable_by_count", (PyCFunction)prof_disable_by_count, METH_NOARGS,
+     "Undo one enable_by_count; disables at zero."},
+    {"clear", (PyCFunction)prof_clear, METH_NOARGS, "Forget all measurements."},
+    {"__enter__", (PyCFunction)prof_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)prof_exit, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef prof_getset[] = {
+    {"backend", (getter)prof_get_backend, NULL, "The memory backend's name.", NULL},
+    {"include_children", (getter)prof_get_children, NULL,
+     "Whether child processes' memory is added.", NULL},
+    {"max_mem", (getter)prof_get_max_mem, NULL, "The --pdb-mmem limit in MiB, or None.", NULL},
+    {"enable_count", (getter)prof_get_count, NULL, "Nesting of enable_by_count.", NULL},
+    {"code_map", (getter)prof_get_code_map, NULL,
+     "The measurements, as memory_profiler's code_map: a memline.CodeMap.", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+PyTypeObject MLProfiler_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "memline.LineProfiler",
+    .tp_basicsize = sizeof(MLProfiler),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "LineProfiler(include_children=False, backend='rss', max_mem=None)\n\n"
+              "memory_profiler's line profiler: add functions, enable it, then\n"
+              "show_results(prof) prints memory use line by line.",
+    .tp_new = prof_new,
+    .tp_init = (initproc)prof_init,
+    .tp_dealloc = (destructor)prof_dealloc,
+    .tp_traverse = (traverseproc)prof_traverse,
+    .tp_call = (ternaryfunc)prof_call,
+    .tp_methods = prof_methods,
+    .tp_getset = prof_getset,
+    .tp_weaklistoffset = offsetof(MLProfiler, weakreflist),
+};
+
+int profiler_init_type(PyObject *module)
+{
+    if (PyType_Ready(&MLProfiler_Type) < 0)
+        return -1;
+    return PyModule_AddObjectRef(module, "LineProfiler", (PyObject *)&MLProfiler_Type);
+}
