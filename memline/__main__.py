@@ -124,11 +124,14 @@ def _prepare_script(path, args):
         raise _UsageError("cannot open program %r: %s" % (path, e.strerror)) from None
     sys.argv[:] = [path] + args
     sys.path[0] = os.path.dirname(abspath)
+    # Python 3.9+ makes the script's __file__ (and code filenames) absolute;
+    # 3.8 keeps them as typed.
+    filename = abspath if sys.version_info >= (3, 9) else path
     main = _new_main(
-        __file__=abspath,
-        __loader__=importlib.machinery.SourceFileLoader("__main__", abspath),
+        __file__=filename,
+        __loader__=importlib.machinery.SourceFileLoader("__main__", filename),
         __spec__=None, __package__=None)
-    return lambda: exec(compile(source, abspath, "exec"), main.__dict__)
+    return lambda: exec(compile(source, filename, "exec"), main.__dict__)
 
 
 def _prepare_module(name, args):
@@ -221,6 +224,11 @@ def _profile_program(opts):
             raise _UsageError("cannot write the report to %r: %s"
                               % (opts.outfile, e.strerror)) from None
 
+    from memline import _memline
+    heap = _memline._heap_info()
+    if not opts.timestamp and not heap["available"]:
+        print("memline: warning: no heap columns: %s" % heap["unavailable_reason"],
+              file=sys.stderr)
     builtins.profile = prof
     _profile_in_children()
     status = _run_program(run)
