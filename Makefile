@@ -63,10 +63,14 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/ctest.h $(CORE_OBJ)
 ctest: $(CTEST_BIN)
 	@set -e; for t in $(CTEST_BIN); do $$t; done
 
+# The venv sees this tree's memline (built in place by `ext`) through a .pth
+# file, so `.venv/bin/python -m memline` works from anywhere.
 $(VENV)/.stamp: requirements/test.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install --quiet -r requirements/test.txt
+	$(VPY) -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" | \
+	  xargs -I{} sh -c 'echo "$(CURDIR)" > {}/memline-source-tree.pth'
 	touch $@
 
 venv: $(VENV)/.stamp
