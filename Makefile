@@ -4,8 +4,6 @@
 # PYTHON picks the interpreter; the virtual environment is made from it.
 
 PYTHON ?= python3
-VENV ?= .venv
-VPY := $(VENV)/bin/python
 SAN ?= 0
 
 PY_INC := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_paths()['include'])")
@@ -17,6 +15,12 @@ OPT ?= -O2 -g
 # One build directory per configuration and interpreter (EXT_SUFFIX names
 # the interpreter), so builds for several Pythons do not mix objects.
 PYTAG := $(basename $(EXT_SUFFIX))
+
+# One virtual environment per interpreter, so PYTHON=... never runs the
+# tests on another interpreter's environment.
+VENV ?= .venv$(PYTAG)
+VPY := $(VENV)/bin/python
+
 ifeq ($(SAN),1)
   BUILD := build/san$(PYTAG)
   SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -64,7 +68,7 @@ ctest: $(CTEST_BIN)
 	@set -e; for t in $(CTEST_BIN); do $$t; done
 
 # The venv sees this tree's memline (built in place by `ext`) through a .pth
-# file, so `.venv/bin/python -m memline` works from anywhere.
+# file, so `$(VENV)/bin/python -m memline` works from anywhere.
 $(VENV)/.stamp: requirements/test.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
