@@ -404,7 +404,9 @@ def test_backends_are_plausible():
             probe()
         row = only_block(report(p, precision=3)).row("block = bytearray")
         mem[backend] = row.mem
-        assert row.incr == pytest.approx(40, rel=0.05), (backend, row)
+        # PSS and USS also count clean private pages of mapped files, which
+        # the kernel may drop at any moment: a little more slack for them.
+        assert row.incr == pytest.approx(40, rel=0.05 if backend == "rss" else 0.1), (backend, row)
     slack = 0.5  # what the process does between the runs
     assert mem["uss"] <= mem["pss"] + slack, mem
     assert mem["pss"] <= mem["rss"] + slack, mem
