@@ -494,7 +494,10 @@ void engine_on_return(PyFrameObject *frame)
 }
 
 /* The hot path: a line event of the innermost profiled frame.  It does what
- * fold_heap, charge(f, now, 1) and enter_line do, in one pass. */
+ * fold_heap, charge(f, now, 1) and enter_line do, in one pass.  A line that
+ * starts again right after itself (a loop on one line; on 3.12+ an inlined
+ * comprehension) counts a new occurrence but continues the same execution,
+ * so its heap peak spans the whole loop. */
 void engine_on_line(PyFrameObject *frame, int line)
 {
     ml_thread *t = tl_thread;
@@ -509,22 +512,27 @@ void engine_on_line(PyFrameObject *frame, int line)
     /* h->max >= h->cur always, so this is also >= heap_now. */
     int64_t xmax = h->max > f->exec_max ? h->max : f->exec_max;
     h->max = heap_now;
+    int again = line == f->line;
     if (f->prof->on) {
         linestat *s = row_of(f, f->line);
         if (s)
             linestat_charge(s, now, now - f->ival_mem, heap_now - f->ival_heap,
-                            xmax - f->exec_heap);
+                            again ? 0 : xmax - f->exec_heap);
         s = row_of(f, line);
         if (s)
             s->occurrences++;
     }
-    if (xmax > f->frame_max)
-        f->frame_max = xmax;
     f->ival_mem = now;
     f->ival_heap = heap_now;
-    f->exec_heap = heap_now;
-    f->exec_max = heap_now;
-    f->line = line;
+    if (again) {
+        f->exec_max = xmax;
+    } else {
+        if (xmax > f->frame_max)
+            f->frame_max = xmax;
+        f->exec_heap = heap_now;
+        f->exec_max = heap_now;
+        f->line = line;
+    }
     if (f->prof->max_mem > 0 && now >= f->prof->max_mem && f->prof->on)
         profiler_over_limit(f->prof, now, frame);
 }

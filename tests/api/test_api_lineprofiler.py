@@ -355,9 +355,11 @@ def test_logfile_report_increment_flag(logger):
     rows = [m for m in messages if re.match(r"^ *\d+ ", m)]
     positive = [r.text for r in full.rows if r.seen and r.incr > 0]
     assert [m.rstrip("\n") for m in rows] == positive
-    # The allocation is one of them; the zero rows are not.
-    assert any("kept = bytearray(BIG)" in m for m in rows)
-    assert not any("return kept, same" in m for m in rows)
+    # Rows that did not grow are left out.  (Whether the allocation's row
+    # grew depends on whether the allocator reused pages still resident
+    # from earlier tests, so only the filter is asserted, not RSS.)
+    zero = [r.text for r in full.rows if r.seen and r.incr <= 0]
+    assert zero and not any(z in [m.rstrip("\n") for m in rows] for z in zero)
     assert not any(set(m.strip()) == {"="} for m in messages)
     del kept
 
