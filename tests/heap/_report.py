@@ -14,7 +14,7 @@ MIB = helpers.MIB
 REPO = helpers.REPO
 
 
-class Row:
+class Row(helpers.Row):
     """helpers.Row with ``bytes(field)``."""
 
     def __init__(self, base):
@@ -27,11 +27,8 @@ class Row:
             raise AssertionError("row %d has no %s value: %r" % (self.lineno, field, self.text))
         return int(round(v * MIB))
 
-    def __repr__(self):
-        return "<Row %r>" % self.text
 
-
-class Block:
+class Block(helpers.Block):
     """helpers.Block whose ``row`` matches any part of the source line."""
 
     def __init__(self, base):
@@ -48,12 +45,6 @@ class Block:
         if len(hits) != 1:
             raise AssertionError("%d rows contain %r in\n%s" % (len(hits), needle, self.text))
         return hits[0]
-
-    def line(self, lineno):
-        for r in self.rows:
-            if r.lineno == lineno:
-                return r
-        raise AssertionError("no row %d in\n%s" % (lineno, self.text))
 
     def total(self, field):
         """Sum of a field over the rows that ran, in bytes."""
