@@ -337,6 +337,12 @@ static ml_sink *active_sink(ml_code *rec)
     return NULL;
 }
 
+int engine_code_traced(PyCodeObject *code)
+{
+    ml_code *rec = engine_code(code);
+    return rec && active_sink(rec) != NULL;
+}
+
 /* f's row for line, or NULL (line outside the function and the row table
  * could not grow). */
 static inline linestat *row_of(ml_frame *f, int line)

@@ -69,6 +69,9 @@ int engine_init(void);
 /* The record of code, or NULL when code is not profiled by anyone. */
 ml_code *engine_code(PyCodeObject *code);
 
+/* Whether a frame of code would be traced now: some profiler of it is on. */
+int engine_code_traced(PyCodeObject *code);
+
 /* Makes prof charge code's lines to fn.  Returns 0, or -1 with an exception
  * set (MemoryError).  Registering the same (code, prof) twice is a no-op. */
 int engine_register(PyCodeObject *code, struct MLProfiler *prof, linefunc *fn,

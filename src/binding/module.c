@@ -132,7 +132,20 @@ static PyObject *mod_heap_info(PyObject *module, PyObject *unused)
                          "footprint", (Py_ssize_t)heaphook_footprint());
 }
 
+/* The tracer backend in use while profiling, or None (for tests). */
+static PyObject *mod_tracer_backend(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    const char *name = tracer_backend();
+    if (!name)
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(name);
+}
+
 static PyMethodDef module_methods[] = {
+    {"_tracer_backend", mod_tracer_backend, METH_NOARGS,
+     "The tracer backend delivering events now: 'gate', 'legacy' or None."},
     {"_allocator_state", mod_allocator_state, METH_NOARGS,
      "The allocator functions currently installed, per domain (for tests)."},
     {"_mprof_main", timeline_main, METH_O,

@@ -24,6 +24,10 @@ void tracer_lines(int on);
  * another line hook (pdb) replaced ours. */
 void tracer_keep_boundaries(void);
 
+/* Which backend delivers events while tracing is on: "gate" (evalgate.h)
+ * or "legacy" (profile hook); NULL while it is off. */
+const char *tracer_backend(void);
+
 /* The callable that threading.setprofile() gets, so new threads install the
  * backend's hooks.  Borrowed; valid after tracer_init. */
 int tracer_init(PyObject *module);

@@ -16,10 +16,15 @@
 
 #include "compat.h"
 #include "engine.h"
+#include "evalgate.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include <frameobject.h>
 
 static PyObject *thread_hook; /* owned: the threading.setprofile() callable */
+static int use_gate;          /* try the PEP 523 gate first (evalgate.h) */
 
 static PyCodeObject *frame_code(PyFrameObject *frame)
 {
@@ -108,6 +113,8 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
 
 void tracer_lines(int on)
 {
+    if (evalgate_active())
+        return; /* the gate switches lines as frames start and finish */
     PyThreadState *ts = PyThreadState_Get();
 #if EXCLUSIVE_HOOKS
     /* 3.11's eval loop traces while either hook is set, and reads
@@ -141,6 +148,10 @@ void tracer_lines(int on)
 
 void tracer_keep_boundaries(void)
 {
+    if (evalgate_active()) {
+        evalgate_resume_lines();
+        return;
+    }
     PyThreadState *ts = PyThreadState_Get();
     if (ts->c_profilefunc == NULL)
         PyEval_SetProfile(on_profile, NULL);
@@ -164,6 +175,8 @@ static PyMethodDef thread_hook_def = {
 
 int tracer_init(PyObject *module)
 {
+    const char *choice = getenv("MEMLINE_TRACER");
+    use_gate = evalgate_supported() && !(choice && strcmp(choice, "legacy") == 0);
     thread_hook = PyCFunction_NewEx(&thread_hook_def, NULL, NULL);
     if (!thread_hook)
         return -1;
@@ -210,8 +223,21 @@ static void clear_thread_trace(PyThreadState *ts)
 }
 #endif
 
+static int started;
+
+const char *tracer_backend(void)
+{
+    if (!started)
+        return NULL;
+    return evalgate_active() ? "gate" : "legacy";
+}
+
 int tracer_start(void)
 {
+    if (use_gate && evalgate_install(on_trace)) {
+        started = 1;
+        return 0;
+    }
     if (set_threading_hook(thread_hook) < 0)
         return -1;
 #if PY_VERSION_HEX >= 0x030C0000
@@ -224,11 +250,14 @@ int tracer_start(void)
             return -1;
     }
 #endif
+    started = 1;
     return 0;
 }
 
 void tracer_stop(void)
 {
+    started = 0;
+    evalgate_remove();
     PyObject *exc_type, *exc_value, *exc_tb;
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
     PyInterpreterState *interp = PyThreadState_Get()->interp;

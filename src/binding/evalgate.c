@@ -1,0 +1,202 @@
+/* evalgate: the PEP 523 gate.
+ *
+ * Why: 3.11 calls a profile hook at every call and return of every frame,
+ * makes a frame object for each, and runs all code in its unspecialised
+ * tracing mode while any hook is set.  A profile hook that only watches
+ * for profiled code therefore costs unprofiled code about what a no-op line
+ * tracer does.  The gate runs before each frame instead, and turns the
+ * thread's trace hook on for profiled code and off for the rest, so an
+ * unprofiled helper called from a profiled line runs untraced.  Its price:
+ * while a frame evaluator is set, 3.11 does not inline Python-to-Python
+ * calls, so each call goes through the C stack and this function.
+ *
+ * Lock rules: the gate runs with the GIL held and touches only the calling
+ * thread's state. */
+#include "evalgate.h"
+
+#include "engine.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+#define GATE 1
+/* The frame's code is in the interpreter frame, whose layout 3.11 keeps in
+ * its internal headers. */
+#define Py_BUILD_CORE 1
+#include <internal/pycore_frame.h>
+#undef Py_BUILD_CORE
+#else
+#define GATE 0
+#endif
+
+#if GATE
+static Py_tracefunc gate_hook;
+static int gate_in;
+
+/* Each call through the gate nests a C call of the eval loop, as every
+ * Python call did before 3.11, so a deep recursion can run out of C stack
+ * where plain 3.11 would not.  Below this thread's floor (its stack's low
+ * end plus STACK_MARGIN, for the C code that frames call) the gate refuses
+ * the frame with a RecursionError instead of crashing.  0: not looked up
+ * yet; 1: unknown, no guard. */
+#define STACK_MARGIN ((uintptr_t)256 * 1024)
+#define BYTES_PER_LEVEL 512 /* measured: about 400 on x86-64 */
+static __thread uintptr_t stack_floor __attribute__((tls_model("initial-exec")));
+
+static uintptr_t find_stack_floor(void)
+{
+    uintptr_t floor = 1;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void *addr;
+        size_t size;
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size > 2 * STACK_MARGIN)
+            floor = (uintptr_t)addr + STACK_MARGIN;
+        pthread_attr_destroy(&attr);
+    }
+    return floor;
+}
+
+/* Whether the calling thread's C stack is nearly full at here; sets
+ * RecursionError if it is.  Out of line: the common case is one compare. */
+__attribute__((noinline)) static int stack_full(uintptr_t here)
+{
+    if (stack_floor == 0)
+        stack_floor = find_stack_floor();
+    if (here >= stack_floor)
+        return 0;
+    PyErr_SetString(PyExc_RecursionError,
+                    "maximum recursion depth exceeded: the C stack is nearly full "
+                    "(under memline, deeper recursion needs MEMLINE_TRACER=legacy)");
+    return 1;
+}
+
+/* What 3.11's eval loop would compute after a hook change: trace while a
+ * hook is set, except inside a hook. */
+static inline void set_lines(PyThreadState *ts, int on)
+{
+    if (on) {
+        ts->c_traceobj = NULL; /* our hook carries no object */
+        ts->c_tracefunc = gate_hook;
+    } else {
+        ts->c_tracefunc = NULL;
+    }
+    ts->cframe->use_tracing =
+        ts->tracing == 0 && (ts->c_tracefunc || ts->c_profilefunc) ? 255 : 0;
+}
+
+/* Whether frame's code is profiled by a profiler that is on.  Most code
+ * has no extra slot in use at all, which is one load to tell. */
+static inline int traced(struct _PyInterpreterFrame *frame)
+{
+    if (!frame)
+        return 0;
+    PyCodeObject *code = frame->f_code;
+    return code->co_extra != NULL && engine_code_traced(code);
+}
+
+static PyObject *gate_eval(PyThreadState *ts, struct _PyInterpreterFrame *frame, int throwflag)
+{
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (__builtin_expect(here < stack_floor, 0) || __builtin_expect(stack_floor == 0, 0)) {
+        if (stack_full(here))
+            return NULL; /* the caller pops the frame, as after the eval
+                            loop's own recursion check */
+    }
+    Py_tracefunc cur = ts->c_tracefunc;
+    /* Another tool's line hook (a debugger, coverage) is left alone. */
+    if (cur != NULL && cur != gate_hook)
+        return _PyEval_EvalFrameDefault(ts, frame, throwflag);
+    int want = traced(frame);
+    /* The caller's state, to restore.  A profiled caller whose lines are off
+     * lost them to another tool that has let go (sys.settrace(None) after
+     * a debugger): it gets them back when this call returns. */
+    int had = cur != NULL || traced(ts->cframe->current_frame);
+    if (want == had && (cur != NULL) == had)
+        return _PyEval_EvalFrameDefault(ts, frame, throwflag);
+    set_lines(ts, want);
+    PyObject *r = _PyEval_EvalFrameDefault(ts, frame, throwflag);
+    /* Back in the caller's eval loop, which needs the caller's state. */
+    cur = ts->c_tracefunc;
+    if (cur == NULL || cur == gate_hook)
+        set_lines(ts, had && gate_in);
+    return r;
+}
+
+int evalgate_supported(void)
+{
+    return 1;
+}
+
+int evalgate_install(Py_tracefunc hook)
+{
+    if (gate_in)
+        return 1;
+    PyInterpreterState *interp = PyThreadState_Get()->interp;
+    if (_PyInterpreterState_GetEvalFrameFunc(interp) != _PyEval_EvalFrameDefault)
+        return 0;
+    /* A recursion limit raised beyond what this thread's C stack holds at
+     * the gate's cost per level: trace without the gate, which does not
+     * cost C stack. */
+    if (stack_floor == 0)
+        stack_floor = find_stack_floor();
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (stack_floor > 1 && (here <= stack_floor ||
+                            (here - stack_floor) / BYTES_PER_LEVEL < (uintptr_t)Py_GetRecursionLimit()))
+        return 0;
+    gate_hook = hook;
+    _PyInterpreterState_SetEvalFrameFunc(interp, gate_eval);
+    gate_in = 1;
+    return 1;
+}
+
+void evalgate_remove(void)
+{
+    if (!gate_in)
+        return;
+    PyInterpreterState *interp = PyThreadState_Get()->interp;
+    if (_PyInterpreterState_GetEvalFrameFunc(interp) == gate_eval)
+        _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
+    gate_in = 0;
+}
+
+int evalgate_active(void)
+{
+    return gate_in;
+}
+
+void evalgate_resume_lines(void)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    if (gate_in && ts->c_tracefunc == NULL)
+        set_lines(ts, 1);
+}
+
+#else
+
+int evalgate_supported(void)
+{
+    return 0;
+}
+
+int evalgate_install(Py_tracefunc hook)
+{
+    (void)hook;
+    return 0;
+}
+
+void evalgate_remove(void)
+{
+}
+
+int evalgate_active(void)
+{
+    return 0;
+}
+
+void evalgate_resume_lines(void)
+{
+}
+
+#endif

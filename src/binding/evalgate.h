@@ -1,0 +1,33 @@
+/* evalgate: per-frame switching of line events through PEP 523 (3.11).
+ *
+ * With the gate in, every Python frame of the interpreter starts through
+ * it.  A frame whose code is profiled runs with the trace hook on, so it
+ * delivers its call, line and return events; every other frame runs with no
+ * hook of ours at all, at full, specialised speed.  The tracer backend
+ * (tracer_legacy.c) uses it when it can, instead of its profile hook. */
+#ifndef ML_EVALGATE_H
+#define ML_EVALGATE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* Whether this build has a gate (3.11). */
+int evalgate_supported(void);
+
+/* Puts the gate in, with hook as the trace hook of profiled frames.
+ * Returns 1 when it is in, 0 when it cannot be (another frame evaluator
+ * is set, or no gate in this build).  Cannot fail otherwise. */
+int evalgate_install(Py_tracefunc hook);
+
+/* Takes the gate out, if it is in and still the interpreter's evaluator.
+ * Frames running inside it finish without switching hooks back on. */
+void evalgate_remove(void);
+
+/* Whether the gate is in. */
+int evalgate_active(void);
+
+/* Turns the trace hook on for the calling thread's current frame, unless
+ * another tool's line hook holds it.  For when that tool let go. */
+void evalgate_resume_lines(void);
+
+#endif
