@@ -1,9 +1,12 @@
 /* tracer: where the engine's events come from.
  *
- * One backend is compiled in.  tracer_legacy.c uses PyEval_SetProfile for
- * call/return events and switches a PyEval_SetTrace line hook on only while
- * the innermost frame is profiled, so unprofiled code gets no line events.
- * A sys.monitoring backend (3.12+) would implement the same four calls. */
+ * tracer_legacy.c implements these calls.  On 3.11 it puts in the frame
+ * gate (evalgate.h), which switches its trace hook on for profiled frames
+ * only; elsewhere, or when the gate cannot go in, it uses PyEval_SetProfile
+ * for call/return events and switches a PyEval_SetTrace line hook on only
+ * while the innermost frame is profiled.  Either way unprofiled code gets
+ * no line events.  A sys.monitoring backend (3.12+) would implement the
+ * same calls. */
 #ifndef ML_TRACER_H
 #define ML_TRACER_H
 

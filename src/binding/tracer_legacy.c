@@ -11,7 +11,10 @@
  * tracing_possible count that only PyEval_SetTrace maintains, and 3.12+
  * runs legacy hooks through sys.monitoring.
  * New threads get the profile hook through threading.setprofile(); threads
- * that exist already get it directly. */
+ * that exist already get it directly.
+ * On 3.11 the frame gate (evalgate.c) replaces the profile hook when it
+ * can: it turns the trace hook on as profiled frames start, so no frame
+ * pays for a profile hook, and tracer_lines() has nothing left to do. */
 #include "tracer.h"
 
 #include "compat.h"
