@@ -1,5 +1,5 @@
-"""The default RSS rule (read RSS only after 64 KiB of heap churn or 10 ms)
-against --backend rss-exact (read RSS at every event): on Python workloads
+"""The default RSS rule (read RSS again only once the thread's heap moved
+16 KiB, or the last reading is 50 ms old) against --backend rss-exact (read RSS at every event): on Python workloads
 each line's Mem usage and Increment agree within 0.1 MiB or 1% (issue 4).
 
 Each workload runs in its own process under each backend.  RSS differs
