@@ -138,6 +138,14 @@ void tracer_lines(int on)
         }
         ts->c_tracefunc = NULL;
     }
+#elif PY_VERSION_HEX >= 0x030C0000
+    /* 3.12+ runs these hooks through sys.monitoring, where every change of
+     * the trace hook re-instruments every code object at its next run: a
+     * hook switched at each boundary made calls into helpers 40x slower.
+     * So the line hook goes on once and stays (tracer_stop takes it out);
+     * the engine drops the lines of unprofiled frames. */
+    if (on && ts->c_tracefunc == NULL)
+        PyEval_SetTrace(on_trace, NULL);
 #else
     if (on) {
         /* Leave a debugger's or coverage tool's line hook alone. */
@@ -245,6 +253,11 @@ int tracer_start(void)
         return -1;
 #if PY_VERSION_HEX >= 0x030C0000
     PyEval_SetProfileAllThreads(on_profile, NULL);
+    /* Turning the first line hook on instruments the running code and
+     * allocates for it: done now, before any profiled frame, it is charged
+     * to no line (see tracer_lines). */
+    if (PyThreadState_Get()->c_tracefunc == NULL)
+        PyEval_SetTrace(on_trace, NULL);
 #else
     PyInterpreterState *interp = PyThreadState_Get()->interp;
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
