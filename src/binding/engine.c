@@ -13,6 +13,7 @@
 #include "profiler.h"
 #include "tracer.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -89,6 +90,7 @@ static void code_extra_free(void *p)
     if (!rec)
         return;
     ml_free(rec->sinks);
+    ml_free(rec->unit_lines);
     ml_free(rec);
 }
 
@@ -139,6 +141,34 @@ static int entry_offset(PyCodeObject *code)
 }
 #endif
 
+#if PY_VERSION_HEX >= 0x030C0000
+/* Each code unit's line, for the sys.monitoring backend's jump events.
+ * Without it (out of memory) jumps within a line go unreported. */
+static void build_unit_lines(ml_code *rec, PyCodeObject *code)
+{
+    PyObject *bytes = PyCode_GetCode(code);
+    if (!bytes) {
+        PyErr_Clear();
+        return;
+    }
+    Py_ssize_t n = PyBytes_GET_SIZE(bytes) / 2;
+    Py_DECREF(bytes);
+    int *lines = n > 0 && n < INT_MAX ? ml_malloc((size_t)n * sizeof *lines) : NULL;
+    if (!lines)
+        return;
+    for (Py_ssize_t i = 0; i < n; i++)
+        lines[i] = PyCode_Addr2Line(code, (int)(i * 2));
+    rec->unit_lines = lines;
+    rec->nunits = (int)n;
+}
+#endif
+
+int engine_code_line_at(const ml_code *rec, int off)
+{
+    int i = off / 2;
+    return rec->unit_lines && off >= 0 && i < rec->nunits ? rec->unit_lines[i] : -1;
+}
+
 int engine_register(PyCodeObject *code, struct MLProfiler *prof, linefunc *fn, int toplevel)
 {
     ml_code *rec = engine_code(code);
@@ -153,6 +183,9 @@ int engine_register(PyCodeObject *code, struct MLProfiler *prof, linefunc *fn, i
         rec->firstline = code->co_firstlineno;
 #if PY_VERSION_HEX >= 0x030B0000
         rec->entry_lasti = entry_offset(code);
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+        build_unit_lines(rec, code);
 #endif
         if (ml_code_set_extra((PyObject *)code, extra_index, rec) < 0) {
             code_extra_free(rec);
@@ -172,6 +205,7 @@ int engine_register(PyCodeObject *code, struct MLProfiler *prof, linefunc *fn, i
     rec->sinks[rec->n].fn = fn;
     rec->sinks[rec->n].toplevel = toplevel;
     rec->n++;
+    tracer_code_added(code);
     return 0;
 }
 

@@ -34,6 +34,8 @@ typedef struct ml_code {
     int genlike;     /* generator, coroutine or async generator code */
     int entry_lasti; /* instruction offset at which a fresh call starts (3.11) */
     int firstline;
+    int *unit_lines; /* line of each code unit (3.12+, for backward jumps), or NULL */
+    int nunits;
 } ml_code;
 
 /* Settings an engine-level reading needs, taken from the profiler. */
@@ -68,6 +70,10 @@ int engine_init(void);
 
 /* The record of code, or NULL when code is not profiled by anyone. */
 ml_code *engine_code(PyCodeObject *code);
+
+/* The line of the instruction at byte offset off of rec's code, or -1 when
+ * not known. */
+int engine_code_line_at(const ml_code *rec, int off);
 
 /* Whether a frame of code would be traced now: some profiler of it is on. */
 int engine_code_traced(PyCodeObject *code);

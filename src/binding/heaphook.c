@@ -413,6 +413,15 @@ void heaphook_remove(void)
     installed = 0;
 }
 
+int64_t heaphook_counted_bytes(size_t n)
+{
+    if (!in_chain[HOOK_OBJ])
+        return 0;
+    if (mode == MODE_PYMALLOC)
+        return n <= SMALL_MAX && n > 0 ? (int64_t)class_size(n) : (int64_t)n;
+    return (int64_t)n;
+}
+
 size_t heaphook_footprint(void)
 {
     pthread_mutex_lock(&table_lock);

@@ -40,6 +40,10 @@ void heaphook_remove(void);
 /* Whether the hooks are in. */
 int heaphook_active(void);
 
+/* What the hooks count for an object allocation of n bytes made now: its
+ * size class under pymalloc, n under malloc, 0 while no hook is in. */
+int64_t heaphook_counted_bytes(size_t n);
+
 /* Bytes of memline's own bookkeeping (the pointer table). */
 size_t heaphook_footprint(void);
 

@@ -27,6 +27,10 @@ void tracer_lines(int on);
  * another line hook (pdb) replaced ours. */
 void tracer_keep_boundaries(void);
 
+/* code became profiled (engine_register): a backend that asks for events
+ * per code object asks now.  Never leaves an exception set. */
+void tracer_code_added(PyCodeObject *code);
+
 /* Which backend delivers events while tracing is on: "gate" (evalgate.h)
  * or "legacy" (profile hook); NULL while it is off. */
 const char *tracer_backend(void);

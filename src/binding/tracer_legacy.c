@@ -20,6 +20,7 @@
 #include "compat.h"
 #include "engine.h"
 #include "evalgate.h"
+#include "monitor.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 
 static PyObject *thread_hook; /* owned: the threading.setprofile() callable */
 static int use_gate;          /* try the PEP 523 gate first (evalgate.h) */
+static int use_monitor;       /* try sys.monitoring first (monitor.h) */
 
 static PyCodeObject *frame_code(PyFrameObject *frame)
 {
@@ -116,8 +118,8 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
 
 void tracer_lines(int on)
 {
-    if (evalgate_active())
-        return; /* the gate switches lines as frames start and finish */
+    if (evalgate_active() || monitor_active())
+        return; /* lines are on exactly for profiled frames already */
     PyThreadState *ts = PyThreadState_Get();
 #if EXCLUSIVE_HOOKS
     /* 3.11's eval loop traces while either hook is set, and reads
@@ -157,12 +159,19 @@ void tracer_lines(int on)
 #endif
 }
 
+void tracer_code_added(PyCodeObject *code)
+{
+    monitor_code_added(code);
+}
+
 void tracer_keep_boundaries(void)
 {
     if (evalgate_active()) {
         evalgate_resume_lines();
         return;
     }
+    if (monitor_active())
+        return; /* sys.monitoring tools do not displace each other */
     PyThreadState *ts = PyThreadState_Get();
     if (ts->c_profilefunc == NULL)
         PyEval_SetProfile(on_profile, NULL);
@@ -187,7 +196,11 @@ static PyMethodDef thread_hook_def = {
 int tracer_init(PyObject *module)
 {
     const char *choice = getenv("MEMLINE_TRACER");
-    use_gate = evalgate_supported() && !(choice && strcmp(choice, "legacy") == 0);
+    int legacy = choice && strcmp(choice, "legacy") == 0;
+    use_gate = evalgate_supported() && !legacy;
+    use_monitor = monitor_supported() && !legacy;
+    if (monitor_init() < 0)
+        return -1;
     thread_hook = PyCFunction_NewEx(&thread_hook_def, NULL, NULL);
     if (!thread_hook)
         return -1;
@@ -240,12 +253,14 @@ const char *tracer_backend(void)
 {
     if (!started)
         return NULL;
-    return evalgate_active() ? "gate" : "legacy";
+    if (evalgate_active())
+        return "gate";
+    return monitor_active() ? "monitoring" : "legacy";
 }
 
 int tracer_start(void)
 {
-    if (use_gate && evalgate_install(on_trace)) {
+    if ((use_gate && evalgate_install(on_trace)) || (use_monitor && monitor_install())) {
         started = 1;
         return 0;
     }
@@ -274,6 +289,7 @@ void tracer_stop(void)
 {
     started = 0;
     evalgate_remove();
+    monitor_remove();
     PyObject *exc_type, *exc_value, *exc_tb;
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
     PyInterpreterState *interp = PyThreadState_Get()->interp;

@@ -1,0 +1,371 @@
+/* monitor: the sys.monitoring backend (3.12+).
+ *
+ * Why: on 3.12+ the legacy hooks are themselves run through sys.monitoring
+ * with events on every code object, so a profiler built on them pays for
+ * every line of unprofiled code.  Local events put the cost on the profiled
+ * code objects alone.  The callbacks are C functions that sys.monitoring
+ * calls with the code object and an offset or line; the frame, which the
+ * engine uses as the identity of an execution, is the thread's current one.
+ *
+ * Line events follow 3.11's tracing rule, which the rest of memline is
+ * written against: a line is reported when execution reaches a new line,
+ * and again after every backward jump, even within one line (a loop on one
+ * line; on 3.12+ an inlined comprehension).  sys.monitoring's LINE event
+ * only covers the first case, so backward jumps within a line are reported
+ * from the JUMP event; forward jumps and jumps to another line are switched
+ * off where they are (sys.monitoring.DISABLE), so they cost nothing after
+ * their first time.
+ *
+ * Lock rules: everything here runs with the GIL held. */
+#include "monitor.h"
+
+#include "compat.h"
+#include "engine.h"
+#include "heaphook.h"
+
+#include <frameobject.h>
+#include <stdarg.h>
+
+#if PY_VERSION_HEX >= 0x030C0000
+#define MONITOR 1
+#else
+#define MONITOR 0
+#endif
+
+#if MONITOR
+
+enum { EV_LINE, EV_START, EV_RESUME, EV_RETURN, EV_YIELD, EV_JUMP, EV_UNWIND, EV_THROW, EV_COUNT };
+
+static const char *const event_names[EV_COUNT] = {
+    "LINE", "PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "JUMP", "PY_UNWIND", "PY_THROW",
+};
+/* sys.monitoring sends unwind and throw only to tools that take them from
+ * every code object. */
+static const int event_global[EV_COUNT] = {0, 0, 0, 0, 0, 0, 1, 1};
+
+static PyObject *callbacks[EV_COUNT]; /* owned, made once by monitor_init */
+static PyObject *monitoring;          /* sys.monitoring, owned while in */
+static PyObject *disable;             /* sys.monitoring.DISABLE, owned while in */
+static PyObject *codes;               /* owned list of the profiled code objects */
+static long local_events, global_events;
+static int tool = -1;                 /* our tool id while in, else -1 */
+
+/* The record of code if it is profiled: for the events every code object
+ * sends, and as a guard for the others. */
+static inline ml_code *profiled(PyObject *code)
+{
+    if (!PyCode_Check(code) || ((PyCodeObject *)code)->co_extra == NULL)
+        return NULL;
+    ml_code *rec = engine_code((PyCodeObject *)code);
+    return rec && rec->n > 0 ? rec : NULL;
+}
+
+/* sys.monitoring makes the int it passes us (an offset or a line; small
+ * ones are shared) just before the callback and frees it just after.
+ * Counted as it is, each event would charge that allocation to the
+ * interval the event ends and its free to the one it starts: 32 bytes a
+ * call on the return line, and as much off the caller's line.  So the
+ * callback takes it out of the thread's heap before the engine looks, and
+ * puts it back after, for the free to cancel.  The high-water mark is only
+ * lowered when the int was its top. */
+static inline int64_t hide_arg(PyObject *arg)
+{
+    if (!PyLong_CheckExact(arg) || Py_REFCNT(arg) != 1)
+        return 0;
+    int64_t bytes = heaphook_counted_bytes((size_t)(Py_TYPE(arg)->tp_basicsize +
+                                                    Py_TYPE(arg)->tp_itemsize));
+    ml_heap_tls *h = &ml_heap;
+    if (h->max == h->cur)
+        h->max -= bytes;
+    h->cur -= bytes;
+    return bytes;
+}
+
+static inline void unhide_arg(int64_t bytes)
+{
+    ml_heap.cur += bytes; /* the int's free follows at once and takes it off */
+}
+
+static PyObject *on_start(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    ml_code *rec = n >= 2 ? profiled(args[0]) : NULL;
+    PyFrameObject *frame = rec ? PyEval_GetFrame() : NULL;
+    if (frame) {
+        int64_t hidden = hide_arg(args[1]);
+        engine_on_call(frame, rec, 1, 0);
+        unhide_arg(hidden);
+    }
+    Py_RETURN_NONE;
+}
+
+/* A generator or coroutine resumed, by send or by throw. */
+static PyObject *on_resume(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    ml_code *rec = n >= 2 ? profiled(args[0]) : NULL;
+    PyFrameObject *frame = rec ? PyEval_GetFrame() : NULL;
+    if (frame) {
+        int64_t hidden = hide_arg(args[1]);
+        engine_on_call(frame, rec, 0, PyFrame_GetLineNumber(frame));
+        unhide_arg(hidden);
+    }
+    Py_RETURN_NONE;
+}
+
+/* Return, yield, or an exception leaving the frame. */
+static PyObject *on_leave(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    ml_code *rec = n >= 2 ? profiled(args[0]) : NULL;
+    PyFrameObject *frame = rec ? PyEval_GetFrame() : NULL;
+    if (frame) {
+        int64_t hidden = hide_arg(args[1]);
+        engine_on_return(frame);
+        unhide_arg(hidden);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *on_line(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    if (n >= 2) {
+        long line = PyLong_AsLong(args[1]);
+        PyFrameObject *frame = line > 0 ? PyEval_GetFrame() : NULL;
+        if (frame) {
+            int64_t hidden = hide_arg(args[1]);
+            engine_on_line(frame, (int)line);
+            unhide_arg(hidden);
+        } else {
+            PyErr_Clear();
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *on_jump(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    if (n < 3)
+        Py_RETURN_NONE;
+    long from = PyLong_AsLong(args[1]);
+    long to = PyLong_AsLong(args[2]);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (to > from)
+        return Py_NewRef(disable);
+    ml_code *rec = profiled(args[0]);
+    if (!rec)
+        Py_RETURN_NONE;
+    int to_line = engine_code_line_at(rec, (int)to);
+    if (to_line <= 0 || to_line != engine_code_line_at(rec, (int)from))
+        return Py_NewRef(disable); /* a new line: the LINE event reports it */
+    PyFrameObject *frame = PyEval_GetFrame();
+    if (frame) {
+        int64_t hidden = hide_arg(args[1]) + hide_arg(args[2]);
+        engine_on_line(frame, to_line);
+        unhide_arg(hidden);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef callback_defs[EV_COUNT] = {
+    [EV_LINE] = {"_monitor_line", (PyCFunction)(void (*)(void))on_line, METH_FASTCALL, NULL},
+    [EV_START] = {"_monitor_start", (PyCFunction)(void (*)(void))on_start, METH_FASTCALL, NULL},
+    [EV_RESUME] = {"_monitor_resume", (PyCFunction)(void (*)(void))on_resume, METH_FASTCALL, NULL},
+    [EV_RETURN] = {"_monitor_return", (PyCFunction)(void (*)(void))on_leave, METH_FASTCALL, NULL},
+    [EV_YIELD] = {"_monitor_yield", (PyCFunction)(void (*)(void))on_leave, METH_FASTCALL, NULL},
+    [EV_JUMP] = {"_monitor_jump", (PyCFunction)(void (*)(void))on_jump, METH_FASTCALL, NULL},
+    [EV_UNWIND] = {"_monitor_unwind", (PyCFunction)(void (*)(void))on_leave, METH_FASTCALL, NULL},
+    [EV_THROW] = {"_monitor_throw", (PyCFunction)(void (*)(void))on_resume, METH_FASTCALL, NULL},
+};
+
+int monitor_supported(void)
+{
+    return 1;
+}
+
+int monitor_init(void)
+{
+    for (int i = 0; i < EV_COUNT; i++) {
+        callbacks[i] = PyCFunction_NewEx(&callback_defs[i], NULL, NULL);
+        if (!callbacks[i])
+            return -1;
+    }
+    return 0;
+}
+
+/* monitoring.<name>(tool, ...): 0, or -1 with an exception set. */
+static int call_tool(const char *name, const char *fmt, ...)
+{
+    PyObject *fn = PyObject_GetAttrString(monitoring, name);
+    if (!fn)
+        return -1;
+    va_list va;
+    va_start(va, fmt);
+    PyObject *args = Py_VaBuildValue(fmt, va);
+    va_end(va);
+    PyObject *r = args ? PyObject_CallObject(fn, args) : NULL;
+    Py_XDECREF(args);
+    Py_DECREF(fn);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
+static int set_local(PyObject *code, long events)
+{
+    return call_tool("set_local_events", "(iOl)", tool, code, events);
+}
+
+/* A free tool id, preferring the one sys.monitoring sets aside for
+ * profilers; -1 when all are taken. */
+static int free_tool_id(void)
+{
+    static const int candidates[] = {2, 3, 4};
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        PyObject *owner = PyObject_CallMethod(monitoring, "get_tool", "i", candidates[i]);
+        if (!owner)
+            return -1;
+        int taken = owner != Py_None;
+        Py_DECREF(owner);
+        if (!taken)
+            return candidates[i];
+    }
+    return -1;
+}
+
+static void release(void)
+{
+    if (tool >= 0) {
+        Py_ssize_t n = codes ? PyList_GET_SIZE(codes) : 0;
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (set_local(PyList_GET_ITEM(codes, i), 0) < 0)
+                PyErr_Clear();
+        if (call_tool("set_events", "(ii)", tool, 0) < 0)
+            PyErr_Clear();
+        for (int i = 0; i < EV_COUNT; i++) {
+            PyObject *events = PyObject_GetAttrString(monitoring, "events");
+            PyObject *bit = events ? PyObject_GetAttrString(events, event_names[i]) : NULL;
+            Py_XDECREF(events);
+            if (!bit || call_tool("register_callback", "(iOO)", tool, bit, Py_None) < 0)
+                PyErr_Clear();
+            Py_XDECREF(bit);
+        }
+        if (call_tool("free_tool_id", "(i)", tool) < 0)
+            PyErr_Clear();
+        tool = -1;
+    }
+    Py_CLEAR(disable);
+    Py_CLEAR(monitoring);
+}
+
+int monitor_install(void)
+{
+    if (tool >= 0)
+        return 1;
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    monitoring = PySys_GetObject("monitoring"); /* borrowed */
+    Py_XINCREF(monitoring);
+    disable = monitoring ? PyObject_GetAttrString(monitoring, "DISABLE") : NULL;
+    PyObject *events = monitoring ? PyObject_GetAttrString(monitoring, "events") : NULL;
+    int id = events && disable ? free_tool_id() : -1;
+    if (id < 0 || call_tool("use_tool_id", "(is)", id, "memline") < 0)
+        goto fail;
+    tool = id;
+    local_events = global_events = 0;
+    for (int i = 0; i < EV_COUNT; i++) {
+        PyObject *bit = PyObject_GetAttrString(events, event_names[i]);
+        long v = bit ? PyLong_AsLong(bit) : -1;
+        int bad = v <= 0 || call_tool("register_callback", "(iOO)", tool, bit, callbacks[i]) < 0;
+        Py_XDECREF(bit);
+        if (bad)
+            goto fail;
+        if (event_global[i])
+            global_events |= v;
+        else
+            local_events |= v;
+    }
+    if (call_tool("set_events", "(il)", tool, global_events) < 0)
+        goto fail;
+    Py_ssize_t n = codes ? PyList_GET_SIZE(codes) : 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (set_local(PyList_GET_ITEM(codes, i), local_events) < 0)
+            goto fail;
+    Py_DECREF(events);
+    PyErr_Restore(et, ev, tb);
+    return 1;
+fail:
+    PyErr_Clear();
+    Py_XDECREF(events);
+    release();
+    PyErr_Restore(et, ev, tb);
+    return 0;
+}
+
+void monitor_remove(void)
+{
+    if (tool < 0)
+        return;
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    release();
+    PyErr_Restore(et, ev, tb);
+}
+
+int monitor_active(void)
+{
+    return tool >= 0;
+}
+
+void monitor_code_added(PyCodeObject *code)
+{
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    if (!codes)
+        codes = PyList_New(0);
+    int known = 0;
+    Py_ssize_t n = codes ? PyList_GET_SIZE(codes) : 0;
+    for (Py_ssize_t i = 0; i < n && !known; i++)
+        known = PyList_GET_ITEM(codes, i) == (PyObject *)code; /* identity: equal code is not the same code */
+    if (codes && !known && PyList_Append(codes, (PyObject *)code) == 0 && tool >= 0)
+        set_local((PyObject *)code, local_events);
+    PyErr_Clear();
+    PyErr_Restore(et, ev, tb);
+}
+
+#else
+
+int monitor_supported(void)
+{
+    return 0;
+}
+
+int monitor_init(void)
+{
+    return 0;
+}
+
+int monitor_install(void)
+{
+    return 0;
+}
+
+void monitor_remove(void)
+{
+}
+
+int monitor_active(void)
+{
+    return 0;
+}
+
+void monitor_code_added(PyCodeObject *code)
+{
+    (void)code;
+}
+
+#endif
