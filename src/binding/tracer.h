@@ -1,12 +1,12 @@
 /* tracer: where the engine's events come from.
  *
- * tracer_legacy.c implements these calls.  On 3.11 it puts in the frame
- * gate (evalgate.h), which switches its trace hook on for profiled frames
- * only; elsewhere, or when the gate cannot go in, it uses PyEval_SetProfile
- * for call/return events and switches a PyEval_SetTrace line hook on only
- * while the innermost frame is profiled.  Either way unprofiled code gets
- * no line events.  A sys.monitoring backend (3.12+) would implement the
- * same calls. */
+ * tracer_legacy.c implements these calls with one of three backends, the
+ * first that can go in: on 3.11 the frame gate (evalgate.h), which switches
+ * its trace hook on for profiled frames only; on 3.12+ sys.monitoring with
+ * local events on profiled code objects (monitor.h); else the legacy hooks,
+ * PyEval_SetProfile for call/return events and a PyEval_SetTrace line hook
+ * that is on while the innermost frame is profiled.  MEMLINE_TRACER=legacy
+ * picks the last.  Unprofiled code gets no line events from any. */
 #ifndef ML_TRACER_H
 #define ML_TRACER_H
 

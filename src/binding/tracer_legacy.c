@@ -14,7 +14,8 @@
  * that exist already get it directly.
  * On 3.11 the frame gate (evalgate.c) replaces the profile hook when it
  * can: it turns the trace hook on as profiled frames start, so no frame
- * pays for a profile hook, and tracer_lines() has nothing left to do. */
+ * pays for a profile hook, and tracer_lines() has nothing left to do.  On
+ * 3.12+ the sys.monitoring backend (monitor.c) replaces both hooks. */
 #include "tracer.h"
 
 #include "compat.h"
