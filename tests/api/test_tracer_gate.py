@@ -242,3 +242,33 @@ def test_recursion_past_the_c_stack_raises_instead_of_crashing(tmp_path):
     rows = {r.lineno: r for r in parse_report(proc.stdout)[0].rows}
     assert rows[11].occurrences == 1  # print("backend", ...)
     assert rows[13].occurrences == 1  # x = down(depth)
+
+
+ONE_LINE = '''\
+@profile
+def f():
+    x = 0
+    for i in range(5): x += i
+    y = [i * i for i in range(7)]
+    while x > 0: x -= 3
+    return x, y
+
+
+f()
+'''
+
+
+def test_loops_on_one_line_count_every_pass_with_every_backend(tmp_path):
+    """Tracing reports a line again after each backward jump, even within
+    one line; sys.monitoring's line event does not, so its backend adds
+    them from jump events.  Every backend must count the same."""
+    script = write(tmp_path / "one_line.py", ONE_LINE)
+    counts = {}
+    for backend in BACKENDS:
+        proc = run_memline([script], tmp_path, env=env_for(backend))
+        assert proc.returncode == 0, proc.stderr
+        [block] = parse_report(proc.stdout)
+        counts[backend] = {r.lineno: r.occurrences for r in block.rows if r.seen}
+    assert counts["gate"] == counts["legacy"]
+    assert counts["gate"][4] == 6  # for i in range(5): x += i
+    assert counts["gate"][6] == 4  # while x > 0: x -= 3  (10, 7, 4, 1)
