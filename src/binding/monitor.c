@@ -86,45 +86,43 @@ static inline void unhide_arg(int64_t bytes)
     ml_heap.cur += bytes; /* the int's free follows at once and takes it off */
 }
 
-static PyObject *on_start(PyObject *self, PyObject *const *args, Py_ssize_t n)
+enum frame_event { FRAME_START, FRAME_RESUME, FRAME_LEAVE };
+
+static inline PyObject *frame_event(PyObject *const *args, Py_ssize_t n, enum frame_event what)
 {
-    (void)self;
     ml_code *rec = n >= 2 ? profiled(args[0]) : NULL;
     PyFrameObject *frame = rec ? PyEval_GetFrame() : NULL;
     if (frame) {
         int64_t hidden = hide_arg(args[1]);
-        engine_on_call(frame, rec, 1, 0);
+        if (what == FRAME_LEAVE)
+            engine_on_return(frame);
+        else if (what == FRAME_START)
+            engine_on_call(frame, rec, 1, 0);
+        else
+            engine_on_call(frame, rec, 0, PyFrame_GetLineNumber(frame));
         unhide_arg(hidden);
     }
     Py_RETURN_NONE;
+}
+
+static PyObject *on_start(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    return frame_event(args, n, FRAME_START);
 }
 
 /* A generator or coroutine resumed, by send or by throw. */
 static PyObject *on_resume(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    ml_code *rec = n >= 2 ? profiled(args[0]) : NULL;
-    PyFrameObject *frame = rec ? PyEval_GetFrame() : NULL;
-    if (frame) {
-        int64_t hidden = hide_arg(args[1]);
-        engine_on_call(frame, rec, 0, PyFrame_GetLineNumber(frame));
-        unhide_arg(hidden);
-    }
-    Py_RETURN_NONE;
+    return frame_event(args, n, FRAME_RESUME);
 }
 
 /* Return, yield, or an exception leaving the frame. */
 static PyObject *on_leave(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    ml_code *rec = n >= 2 ? profiled(args[0]) : NULL;
-    PyFrameObject *frame = rec ? PyEval_GetFrame() : NULL;
-    if (frame) {
-        int64_t hidden = hide_arg(args[1]);
-        engine_on_return(frame);
-        unhide_arg(hidden);
-    }
-    Py_RETURN_NONE;
+    return frame_event(args, n, FRAME_LEAVE);
 }
 
 static PyObject *on_line(PyObject *self, PyObject *const *args, Py_ssize_t n)
