@@ -272,3 +272,69 @@ def test_loops_on_one_line_count_every_pass_with_every_backend(tmp_path):
     assert counts["gate"] == counts["legacy"]
     assert counts["gate"][4] == 6  # for i in range(5): x += i
     assert counts["gate"][6] == 4  # while x > 0: x -= 3  (10, 7, 4, 1)
+
+
+THROWN = '''\
+import contextlib
+
+
+@profile
+def gen():
+    total = 0
+    while True:
+        try:
+            x = yield total
+            total += x
+        except ValueError:
+            total = -1
+            data = [0] * 100000
+
+
+@contextlib.contextmanager
+@profile
+def ctx():
+    buf = [1] * 50000
+    try:
+        yield buf
+    finally:
+        del buf
+
+
+def main():
+    g = gen()
+    next(g)
+    for i in range(3):
+        g.send(i)
+    g.throw(ValueError)
+    g.send(5)
+    g.close()
+    try:
+        with ctx():
+            raise KeyError
+    except KeyError:
+        pass
+
+
+main()
+'''
+
+
+def test_exceptions_thrown_into_profiled_generators_count_alike(tmp_path):
+    """gen.throw(), gen.close() and an exception raised into a
+    contextmanager: resumptions by throw and exits by unwinding reach the
+    engine under every backend, with the same numbers."""
+    script = write(tmp_path / "thrown.py", THROWN)
+    reports = {}
+    for backend in BACKENDS:
+        proc = run_memline(["--precision", "3", script], tmp_path, env=env_for(backend))
+        assert proc.returncode == 0, proc.stderr
+        reports[backend] = [{r.lineno: (r.occurrences, r.heap_incr, r.heap_peak)
+                             for r in block.rows if r.seen}
+                            for block in parse_report(proc.stdout)]
+    assert reports["gate"] == reports["legacy"]
+    gen_rows, ctx_rows = reports["gate"]
+    assert gen_rows[9][0] == 6    # x = yield total: start, 3 sends, throw, send
+    assert gen_rows[11][0] == 2   # except ValueError: the throw and the close
+    assert gen_rows[13] == (1, 0.763, 0.763)  # data = [0] * 100000, kept
+    assert ctx_rows[19][0] == 1   # buf = [1] * 50000
+    assert ctx_rows[23][0] == 1   # del buf, on the way out of the exception
