@@ -7,6 +7,7 @@ PYTHONMALLOC=malloc."""
 
 import json
 import os
+import sys
 
 import pytest
 
@@ -19,6 +20,13 @@ BALANCED_CALLS = 20
 # One execution of a churn line allocates or frees at most three 200 kB
 # blocks, one handed-over block and some small ones.
 ONE_EXECUTION = 1024 * 1024
+# The legacy tracer backend on 3.12+ gets its events through sys.monitoring's
+# own shims, whose int arguments (offsets past 256 bytes) are allocated and
+# freed around each callback, and it cannot tell them from the program's:
+# up to 32 bytes a call land on the return line (docs/performance.md).  The
+# default backends keep them out.
+LEGACY_312_PER_CALL = (32 if sys.version_info >= (3, 12)
+                       and os.environ.get("MEMLINE_TRACER") == "legacy" else 0)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +86,7 @@ def test_phase2_balanced_function_nets_to_zero(hammer):
     assert block.row("return k").occurrences == calls, block
     assert block.row("blocks.append(bytearray(").occurrences == calls * 50
     total = block.total("heap_incr")
-    assert abs(total) <= 4 * 1024, (total, block)
+    assert abs(total) <= 4 * 1024 + LEGACY_312_PER_CALL * calls, (total, block)
     # The big allocations and the frees both show: the zero is a balance,
     # not an absence of counting.
     alloc = block.row("blocks.append(bytearray(").bytes("heap_incr")
