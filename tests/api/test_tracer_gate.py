@@ -193,12 +193,14 @@ def test_raised_recursion_limit_gets_the_legacy_backend(tmp_path):
     through the gate: memline traces without the gate, and the recursion
     runs as it does without memline."""
     script = write(tmp_path / "deep.py", DEEP)
-    proc = run_memline([script, "50000"], tmp_path, env=env_for("gate"))
+    # Before 3.11 every Python call nests in C, with or without memline.
+    depth = "50000" if sys.version_info >= (3, 11) else "5000"
+    proc = run_memline([script, depth], tmp_path, env=env_for("gate"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     # Only the gate costs C stack; the other backends stay as they are.
     want = "legacy" if GATE else expected_backend("gate")
     assert "backend %s" % want in proc.stdout
-    assert "depth 50000" in proc.stdout
+    assert "depth " + depth in proc.stdout
 
 
 LATE = '''\
