@@ -273,7 +273,9 @@ def test_loops_on_one_line_count_every_pass_with_every_backend(tmp_path):
         counts[backend] = {r.lineno: r.occurrences for r in block.rows if r.seen}
     assert counts["gate"] == counts["legacy"]
     assert counts["gate"][4] == 6  # for i in range(5): x += i
-    assert counts["gate"][6] == 4  # while x > 0: x -= 3  (10, 7, 4, 1)
+    # while x > 0: x -= 3 runs its body for 10, 7, 4, 1; 3.9 compiles the
+    # test once more at the loop's top, and traces it.
+    assert counts["gate"][6] == (5 if sys.version_info < (3, 10) else 4)
 
 
 THROWN = '''\
