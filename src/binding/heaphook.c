@@ -402,7 +402,10 @@ void heaphook_remove(void)
     restore(HOOK_OBJ, PYMEM_DOMAIN_OBJ, &hook_obj, &saved_obj);
     restore(HOOK_MEM, PYMEM_DOMAIN_MEM, &hook_mem, &saved_mem);
     restore(HOOK_RAW, PYMEM_DOMAIN_RAW, &hook_raw, &saved_raw);
-    if (in_chain[HOOK_ARENA]) {
+    /* A MEM or OBJ hook left in a chain still reads pool headers at each
+     * free, and needs the arena hook to copy a header before its arena is
+     * unmapped: the arena hook goes only with the last of them. */
+    if (in_chain[HOOK_ARENA] && !in_chain[HOOK_MEM] && !in_chain[HOOK_OBJ]) {
         PyObjectArenaAllocator cur;
         PyObject_GetArenaAllocator(&cur);
         if (cur.free == hook_arena.free && cur.ctx == hook_arena.ctx) {
