@@ -62,7 +62,8 @@ def test_pip_install_gives_a_working_memline_command(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     block = only_block(proc.stdout)
-    assert block.filename == str(script)
+    # Python makes a script's filename absolute from 3.9; 3.8 keeps it as typed.
+    assert block.filename == (str(script) if sys.version_info >= (3, 9) else "seed_big.py")
     check_block(block, 3, path=script, first=9, last=14)
     assert block.row("b = [2] * (2 * 10 ** 7)").incr == pytest.approx(B_MIB, rel=0.02)
     assert block.row("del b").incr == pytest.approx(-B_MIB, rel=0.02)
