@@ -6,6 +6,7 @@ a `with prof:` block, after a profiled generator is collected."""
 import gc
 import io
 import json
+import os
 import textwrap
 
 import pytest
@@ -178,6 +179,8 @@ TRACEMALLOC_CHILD = textwrap.dedent('''\
     before = _memline._allocator_state()
     prof = memline.LineProfiler()
     prof.enable()
+    # Under PYTHONMALLOC=malloc there is no pymalloc, and no arena hook.
+    arena_hooked = _memline._allocator_state()["arena"] != before["arena"]
     tracemalloc.start()  # wraps memline's hooks
     prof.disable()       # cannot restore the domains: tracemalloc is on top
     # memline's object hooks still run under tracemalloc's, and read pool
@@ -190,7 +193,7 @@ TRACEMALLOC_CHILD = textwrap.dedent('''\
         out = io.StringIO()
         memline.profile(work, stream=out, precision=12)()
         incrs.append(out.getvalue())
-    print(json.dumps({"reports": incrs, "arena_kept": arena_kept,
+    print(json.dumps({"reports": incrs, "arena_hooked": arena_hooked, "arena_kept": arena_kept,
                       "restored": _memline._allocator_state() == before,
                       "active": _memline._heap_info()["active"]}))
     ''')
@@ -209,7 +212,8 @@ def test_hooks_recover_after_tracemalloc_wrapped_them(tmp_path):
     for text in res["reports"]:
         row = only_block(text).row("bytearray(10 ** 6)")
         assert abs(row.bytes("heap_incr") - 10 ** 6) <= 1024, row
-    assert res["arena_kept"]
+    assert res["arena_hooked"] == (os.environ.get("PYTHONMALLOC") != "malloc")
+    assert res["arena_kept"] == res["arena_hooked"]
     assert res["restored"]
     assert not res["active"]
 
