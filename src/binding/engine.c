@@ -142,22 +142,38 @@ static int entry_offset(PyCodeObject *code)
 #endif
 
 #if PY_VERSION_HEX >= 0x030C0000
-/* Each code unit's line, for the sys.monitoring backend's jump events.
- * Without it (out of memory) jumps within a line go unreported. */
+/* Each code unit's line, for the sys.monitoring backend's jump events, in
+ * one pass over code.co_lines() (-1 where no line).  Without it (out of
+ * memory) jumps within a line go unreported. */
 static void build_unit_lines(ml_code *rec, PyCodeObject *code)
 {
     PyObject *bytes = PyCode_GetCode(code);
-    if (!bytes) {
+    Py_ssize_t n = bytes ? PyBytes_GET_SIZE(bytes) / 2 : 0;
+    Py_XDECREF(bytes);
+    int *lines = n > 0 && n < INT_MAX ? ml_malloc((size_t)n * sizeof *lines) : NULL;
+    PyObject *ranges = lines ? PyObject_CallMethod((PyObject *)code, "co_lines", NULL) : NULL;
+    PyObject *it = ranges ? PyObject_GetIter(ranges) : NULL;
+    Py_XDECREF(ranges);
+    if (!it) {
         PyErr_Clear();
+        ml_free(lines);
         return;
     }
-    Py_ssize_t n = PyBytes_GET_SIZE(bytes) / 2;
-    Py_DECREF(bytes);
-    int *lines = n > 0 && n < INT_MAX ? ml_malloc((size_t)n * sizeof *lines) : NULL;
-    if (!lines)
-        return;
     for (Py_ssize_t i = 0; i < n; i++)
-        lines[i] = PyCode_Addr2Line(code, (int)(i * 2));
+        lines[i] = -1;
+    PyObject *r;
+    while ((r = PyIter_Next(it)) != NULL) {
+        long start, end;
+        PyObject *line;
+        if (PyArg_ParseTuple(r, "llO", &start, &end, &line) && line != Py_None) {
+            int l = (int)PyLong_AsLong(line);
+            for (long u = start / 2; u >= 0 && u < end / 2 && u < n; u++)
+                lines[u] = l;
+        }
+        Py_DECREF(r);
+    }
+    Py_DECREF(it);
+    PyErr_Clear();
     rec->unit_lines = lines;
     rec->nunits = (int)n;
 }

@@ -48,6 +48,8 @@ static PyObject *monitoring;          /* sys.monitoring, owned while in */
 static PyObject *disable;             /* sys.monitoring.DISABLE, owned while in */
 static PyObject *codes;               /* owned list of the profiled code objects */
 static long local_events, global_events;
+static long event_bits[EV_COUNT];    /* sys.monitoring.events.<name>, read at install */
+static int64_t int_bytes;            /* what the heap hooks count for a one-digit int */
 static int tool = -1;                 /* our tool id while in, else -1 */
 
 /* The record of code if it is profiled: for the events every code object
@@ -72,8 +74,7 @@ static inline int64_t hide_arg(PyObject *arg)
 {
     if (!PyLong_CheckExact(arg) || Py_REFCNT(arg) != 1)
         return 0;
-    int64_t bytes = heaphook_counted_bytes((size_t)(Py_TYPE(arg)->tp_basicsize +
-                                                    Py_TYPE(arg)->tp_itemsize));
+    int64_t bytes = int_bytes; /* offsets and lines fit one digit */
     ml_heap_tls *h = &ml_heap;
     if (h->max == h->cur)
         h->max -= bytes;
@@ -244,14 +245,10 @@ static void release(void)
                 PyErr_Clear();
         if (call_tool("set_events", "(ii)", tool, 0) < 0)
             PyErr_Clear();
-        for (int i = 0; i < EV_COUNT; i++) {
-            PyObject *events = PyObject_GetAttrString(monitoring, "events");
-            PyObject *bit = events ? PyObject_GetAttrString(events, event_names[i]) : NULL;
-            Py_XDECREF(events);
-            if (!bit || call_tool("register_callback", "(iOO)", tool, bit, Py_None) < 0)
+        for (int i = 0; i < EV_COUNT; i++)
+            if (event_bits[i] > 0 &&
+                call_tool("register_callback", "(ilO)", tool, event_bits[i], Py_None) < 0)
                 PyErr_Clear();
-            Py_XDECREF(bit);
-        }
         if (call_tool("free_tool_id", "(i)", tool) < 0)
             PyErr_Clear();
         tool = -1;
@@ -275,13 +272,16 @@ int monitor_install(void)
         goto fail;
     tool = id;
     local_events = global_events = 0;
+    int_bytes = heaphook_counted_bytes((size_t)(PyLong_Type.tp_basicsize + PyLong_Type.tp_itemsize));
+    for (int i = 0; i < EV_COUNT; i++)
+        event_bits[i] = 0;
     for (int i = 0; i < EV_COUNT; i++) {
         PyObject *bit = PyObject_GetAttrString(events, event_names[i]);
         long v = bit ? PyLong_AsLong(bit) : -1;
-        int bad = v <= 0 || call_tool("register_callback", "(iOO)", tool, bit, callbacks[i]) < 0;
         Py_XDECREF(bit);
-        if (bad)
+        if (v <= 0 || call_tool("register_callback", "(ilO)", tool, v, callbacks[i]) < 0)
             goto fail;
+        event_bits[i] = v;
         if (event_global[i])
             global_events |= v;
         else
