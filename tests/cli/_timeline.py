@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-REFERENCE = os.path.join(os.path.dirname(REPO), "shared", "reference", "memory_profiler-0.61")
+REFERENCE = os.path.join(REPO, "tests", "data", "memory_profiler-0.61")
 
 _binary = None
 

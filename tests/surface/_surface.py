@@ -10,7 +10,7 @@ from pathlib import Path
 from helpers import child_env
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "data" / "memory_profiler-0.61"
 
 # memory_profiler's row: '{0:>6} {1:>12} {2:>12}  {3:>10}   {4:<}' -- the first
 # five columns of memline's rows must have the same layout.
