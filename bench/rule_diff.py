@@ -64,9 +64,7 @@ def no_aslr_prefix():
 
 def report_of(backend, workload, n):
     path = os.path.join(HERE, "workloads", workload + ".py")
-    env = dict(os.environ, PYTHONHASHSEED="0")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.path.dirname(HERE),
-                                                    env.get("PYTHONPATH")) if p)
+    env = dict(os.environ, PYTHONHASHSEED="0")  # memline: the bench venv's installed package
     out = subprocess.run(no_aslr_prefix() + [sys.executable, "-c", DRIVER, backend, path, str(n)],
                          env=env,
                          capture_output=True, text=True, timeout=config.RUN_TIMEOUT)

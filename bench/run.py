@@ -175,8 +175,8 @@ def main():
     reps = args.reps or (config.QUICK_REPS if args.quick else config.REPS)
     workloads = [w for w in config.WORKLOADS
                  if not args.only or w[0] in args.only.split(",")]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ)  # memline: the bench venv's installed package
+    env.pop("PYTHONPATH", None)
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="memline-bench-") as tmpname:

@@ -1,32 +1,20 @@
-# The timeline: the standalone memline binary (no Python needed), the .dat
-# parser's fuzzer, and the sampler's overhead benchmark.
+# The timeline's extras: the .dat parser's fuzzer and the sampler's
+# overhead benchmark.  (The standalone binary is built by the Makefile.)
 
-MEMLINE_BIN := $(BUILD)/memline
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
-FUZZ_DIR := build/fuzz
+FUZZ_DIR := out/fuzz
 FUZZ_SRC := src/core/datfile.c src/core/escape.c src/core/mlalloc.c src/core/mlerr.c \
   src/core/plot.c src/core/plot_html.c src/core/plot_svg.c src/core/sbuf.c
 
-.PHONY: memline-bin fuzz fuzz-build bench-timeline
-
-all: $(MEMLINE_BIN)
-ext: $(MEMLINE_BIN)
-memline-bin: $(MEMLINE_BIN)
-
-$(BUILD)/cli/main.o: src/cli/main.c src/core/mprof.h
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Isrc/core -c $< -o $@
-
-$(MEMLINE_BIN): $(BUILD)/cli/main.o $(CORE_OBJ)
-	$(CC) $(SANFLAGS) -o $@ $^ -lpthread
+.PHONY: fuzz fuzz-build bench-timeline print-memline
 
 # libFuzzer on the .dat parser, for FUZZ_SECONDS, from the seed corpus in
-# tests/fuzz/corpus (new inputs go to build/fuzz/corpus, not the tree).
+# tests/fuzz/corpus (new inputs go to out/fuzz/corpus, not the tree).
 $(FUZZ_DIR)/fuzz_datfile: tests/fuzz/fuzz_datfile.c $(FUZZ_SRC) $(wildcard src/core/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	  -Isrc/core -o $@ tests/fuzz/fuzz_datfile.c $(FUZZ_SRC)
+	$(FUZZ_CC) $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -I$(INCLUDE_DIR) -o $@ tests/fuzz/fuzz_datfile.c $(FUZZ_SRC)
 
 fuzz-build: $(FUZZ_DIR)/fuzz_datfile
 
@@ -40,6 +28,5 @@ bench-timeline: $(MEMLINE_BIN)
 	$(PYTHON) bench/bench_timeline.py --memline $(MEMLINE_BIN)
 
 # Where the binary is, for tests: make -s print-memline
-.PHONY: print-memline
 print-memline:
 	@echo $(MEMLINE_BIN)

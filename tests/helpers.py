@@ -242,16 +242,14 @@ def lineno_of(path, needle, nth=1):
 
 # ---- running programs ----
 
-def child_env(extra=None, repo_on_path=True):
-    """The environment for a child Python.  With repo_on_path this checkout
-    comes first on PYTHONPATH.  Under the sanitizer run (libasan preloaded),
-    ASan's quarantine is turned off so freed memory goes back to the system
-    and RSS numbers mean what they mean in a normal build."""
+def child_env(extra=None):
+    """The environment for a child Python: the one running the tests, whose
+    memline is the installed package (nothing puts this checkout on
+    PYTHONPATH).  Under the sanitizer run (libasan preloaded), ASan's
+    quarantine is turned off so freed memory goes back to the system and RSS
+    numbers mean what they mean in a normal build."""
     env = dict(os.environ)
-    if repo_on_path:
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, env.get("PYTHONPATH")) if p)
-    else:
-        env.pop("PYTHONPATH", None)
+    env.pop("PYTHONPATH", None)
     if "asan" in env.get("LD_PRELOAD", ""):
         opts = env.get("ASAN_OPTIONS", "")
         env["ASAN_OPTIONS"] = (opts + ":" if opts else "") + "quarantine_size_mb=0"

@@ -2,7 +2,7 @@
 #ifndef ML_BACKEND_H
 #define ML_BACKEND_H
 
-#include "../core/memsrc.h"
+#include "core/memsrc.h"
 
 enum {
     ML_BACKEND_RSS = 0,

@@ -7,8 +7,8 @@
  * own thread, except that a pthread key destructor frees it at thread exit. */
 #include "engine.h"
 
-#include "../core/mlalloc.h"
-#include "../core/mlerr.h"
+#include "core/mlalloc.h"
+#include "core/mlerr.h"
 #include "heaphook.h"
 #include "profiler.h"
 #include "tracer.h"

@@ -13,8 +13,8 @@
 #include <Python.h>
 #include <frameobject.h> /* PyFrameObject, which 3.8's Python.h leaves out */
 
-#include "../core/linetab.h"
-#include "../core/memsrc.h"
+#include "core/linetab.h"
+#include "core/memsrc.h"
 
 struct MLProfiler;
 

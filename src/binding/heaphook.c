@@ -1,8 +1,8 @@
 /* heaphook: the allocator hooks. */
 #include "heaphook.h"
 
-#include "../core/mlerr.h"
-#include "../core/ptrtab.h"
+#include "core/mlerr.h"
+#include "core/ptrtab.h"
 #include "engine.h"
 
 #include <malloc.h>

@@ -189,6 +189,7 @@ PyMODINIT_FUNC PyInit__memline(void)
         "profile() was given something without Python code to profile.",
         PyExc_TypeError, NULL);
     if (!ml_ProfileError || PyModule_AddObjectRef(m, "ProfileError", ml_ProfileError) < 0 ||
+        PyModule_AddStringConstant(m, "__version__", MEMLINE_VERSION) < 0 ||
         engine_init() < 0 || heaphook_init() < 0 || tracer_init(m) < 0 || profiler_init_type(m) < 0 ||
         wrapper_init_type(m) < 0 || stamper_init_type(m) < 0) {
         Py_DECREF(m);

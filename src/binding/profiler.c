@@ -3,9 +3,9 @@
  * proftype.c, the report in show.c. */
 #include "profiler.h"
 
-#include "../core/mlerr.h"
-#include "../core/report.h"
-#include "../core/sbuf.h"
+#include "core/mlerr.h"
+#include "core/report.h"
+#include "core/sbuf.h"
 #include "compat.h"
 #include "heaphook.h"
 #include "module.h"

@@ -10,7 +10,7 @@
 #include <Python.h>
 #include <frameobject.h>
 
-#include "../core/linetab.h"
+#include "core/linetab.h"
 #include "backend.h"
 #include "engine.h"
 

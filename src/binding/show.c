@@ -3,9 +3,9 @@
  * lines (linecache) and writes to the stream piece by piece. */
 #include "profiler.h"
 
-#include "../core/mlerr.h"
-#include "../core/report.h"
-#include "../core/sbuf.h"
+#include "core/mlerr.h"
+#include "core/report.h"
+#include "core/sbuf.h"
 #include "compat.h"
 #include "heaphook.h"
 

@@ -2,7 +2,7 @@
  * It only turns a Python list into argv; the verbs are the core's mprof. */
 #include "timeline.h"
 
-#include "../core/mprof.h"
+#include "cli/mprof.h"
 
 #include <stdio.h>
 

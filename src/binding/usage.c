@@ -8,8 +8,8 @@
  * shorter than the interval is not missed. */
 #include "usage.h"
 
-#include "../core/memwatch.h"
-#include "../core/mlerr.h"
+#include "core/memwatch.h"
+#include "core/mlerr.h"
 #include "backend.h"
 #include "compat.h"
 #include "profiler.h"

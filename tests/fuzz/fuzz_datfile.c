@@ -5,11 +5,11 @@
  * nothing malformed; peaks must be found when there are samples; and the
  * SVG and HTML plots of it must render (exercising escaping of whatever
  * strings the input held). */
-#include "datfile.h"
-#include "mlalloc.h"
-#include "mlerr.h"
-#include "plot.h"
-#include "sbuf.h"
+#include "core/datfile.h"
+#include "core/mlalloc.h"
+#include "core/mlerr.h"
+#include "core/plot.h"
+#include "core/sbuf.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from helpers import child_env
 
-REPO = Path(__file__).resolve().parents[2]
-DATA = Path(__file__).resolve().parent.parent / "data" / "memory_profiler-0.61"
+REPO = Path(__file__).resolve().parents[3]
+DATA = REPO / "tests" / "data" / "memory_profiler-0.61"
 
 # memory_profiler's row: '{0:>6} {1:>12} {2:>12}  {3:>10}   {4:<}' -- the first
 # five columns of memline's rows must have the same layout.
@@ -55,7 +55,7 @@ def freed(value, mib, tol=3.0):
 
 
 def env():
-    """The environment for a child Python that imports memline from the repo."""
+    """The environment for a child Python (the installed memline)."""
     return child_env()
 
 

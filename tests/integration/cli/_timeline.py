@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 REFERENCE = os.path.join(REPO, "tests", "data", "memory_profiler-0.61")
 
 _binary = None
@@ -14,12 +14,12 @@ _binary = None
 
 def memline_binary():
     """Path of the standalone binary, built on first use; $MEMLINE_BIN picks
-    another build (e.g. the sanitized one: make SAN=1 memline-bin)."""
+    another build (make sets it: the release or the sanitized binary)."""
     global _binary
     if _binary is None and os.environ.get("MEMLINE_BIN"):
         _binary = os.path.abspath(os.environ["MEMLINE_BIN"])
     if _binary is None:
-        subprocess.run(["make", "-s", "memline-bin"], cwd=REPO, check=True,
+        subprocess.run(["make", "-s", "bin"], cwd=REPO, check=True,
                        stdout=subprocess.DEVNULL)
         out = subprocess.run(["make", "-s", "--no-print-directory", "print-memline"], cwd=REPO,
                              check=True, capture_output=True, text=True).stdout.strip()
@@ -29,11 +29,11 @@ def memline_binary():
 
 
 def env():
-    """The environment memline runs in: Python mode uses this interpreter
-    and finds the memline package in the repo."""
+    """The environment memline runs in: Python mode uses this interpreter,
+    whose memline is the installed package."""
     e = dict(os.environ)
     e["MEMLINE_PYTHON"] = sys.executable
-    e["PYTHONPATH"] = REPO + (os.pathsep + e["PYTHONPATH"] if e.get("PYTHONPATH") else "")
+    e.pop("PYTHONPATH", None)
     return e
 
 

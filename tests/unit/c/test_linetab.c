@@ -2,9 +2,9 @@
  * their growth, charging, reset, invalid arguments and out-of-memory. */
 #include "ctest.h"
 
-#include "linetab.h"
-#include "mlalloc.h"
-#include "mlerr.h"
+#include "core/linetab.h"
+#include "core/mlalloc.h"
+#include "core/mlerr.h"
 
 #include <stdint.h>
 

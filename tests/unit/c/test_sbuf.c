@@ -2,9 +2,9 @@
  * (a failed append leaves the contents as they were). */
 #include "ctest.h"
 
-#include "mlalloc.h"
-#include "mlerr.h"
-#include "sbuf.h"
+#include "core/mlalloc.h"
+#include "core/mlerr.h"
+#include "core/sbuf.h"
 
 #include <stdint.h>
 

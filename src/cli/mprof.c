@@ -2,8 +2,8 @@
  * the one place where core error codes become messages and exit codes. */
 #include "mprof.h"
 
-#include "mlalloc.h"
-#include "mlerr.h"
+#include "core/mlalloc.h"
+#include "core/mlerr.h"
 #include "mprof_int.h"
 
 #include <glob.h>

@@ -40,8 +40,10 @@ def _parser():
     p.add_argument("-o", "--outfile", metavar="FILE",
                    help="append the report to FILE instead of printing it")
     p.add_argument("--backend", default="rss", metavar="B",
-                   help="memory measure: rss (default), pss, uss; memory_profiler's "
-                        "psutil, psutil_pss, psutil_uss and posix are aliases")
+                   help="memory measure: rss (default), pss, uss, heap (the Python "
+                        "heap, from memline's allocator hooks), rss-exact (RSS read at "
+                        "every line); memory_profiler's psutil, psutil_pss, psutil_uss, "
+                        "posix and tracemalloc are aliases")
     p.add_argument("--pdb-mmem", type=float, metavar="MAXMEM", dest="max_mem",
                    help="enter pdb when memory reaches MAXMEM MiB inside profiled code")
     p.add_argument("--include-children", action="store_true",

@@ -14,6 +14,8 @@ import textwrap
 
 import pytest
 
+import memline
+
 from helpers import (REPO, assert_one_error, check_block, lineno_of, only_block, parse_report, run_memline,
                      run_python, strip_heap_columns, write)
 
@@ -502,7 +504,7 @@ def test_program_raises(tmp_path):
     assert proc.stderr == plain.stderr
     assert proc.stderr.startswith("Traceback (most recent call last):\n")
     assert proc.stderr.endswith("KeyError: 'missing'\n")
-    assert os.path.join(REPO, "memline") not in proc.stderr
+    assert os.path.dirname(memline.__file__) not in proc.stderr
     assert "runpy" not in proc.stderr
     assert proc.stdout.startswith("in f\n")
     block = only_block(proc.stdout)
@@ -516,7 +518,7 @@ def test_module_raises(tree):
     assert proc.returncode == 1
     assert proc.stderr.startswith("Traceback (most recent call last):\n")
     assert proc.stderr.endswith("OSError: boom\n")
-    assert os.path.join(REPO, "memline") not in proc.stderr
+    assert os.path.dirname(memline.__file__) not in proc.stderr
     assert "runpy" not in proc.stderr
     assert only_block(proc.stdout).row("raise OSError").occurrences == 1
 

@@ -18,7 +18,7 @@ B_MIB = 2 * 10 ** 7 * 8 / 2 ** 20
 def clean_env():
     """No checkout on PYTHONPATH and no sanitizer runtime: the installed
     package is built with the platform's normal flags."""
-    env = child_env(repo_on_path=False)
+    env = child_env()
     for name in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "PYTHONMALLOC",
                  "VIRTUAL_ENV", "PYTHONHOME"):
         env.pop(name, None)
@@ -32,7 +32,7 @@ def test_pip_install_gives_a_working_memline_command(tmp_path):
     # (memline/*.so, build/) can stand in for what pip builds.
     src = tmp_path / "src"
     shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
-        ".git", ".venv*", "build", "dist", "*.so", "*.o", "__pycache__", ".pytest_cache",
+        ".git", ".venv*", "build", "out", "dist", "*.so", "*.o", "__pycache__", ".pytest_cache",
         "*.egg-info"))
     venv = tmp_path / "venv"
     env = clean_env()
@@ -43,13 +43,24 @@ def test_pip_install_gives_a_working_memline_command(tmp_path):
                tmp_path, env=env, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
-    # The package imports from the venv, not from the checkout.
-    proc = run([py, "-c", "import memline, sys; print(memline.__file__); "
-                "print(memline.__version__)"], tmp_path, env=env)
+    # The package imports from the venv, not from the checkout, also when
+    # the checkout is the current directory (the package lives under src/,
+    # so nothing in the checkout's top folder can shadow it).
+    for cwd in (tmp_path, src):
+        proc = run([py, "-c", "import memline, sys; print(memline.__file__); "
+                    "print(memline.__version__)"], cwd, env=env)
+        assert proc.returncode == 0, proc.stderr
+        where, version = proc.stdout.split("\n")[:2]
+        assert where.startswith(str(venv)), where
+        assert not where.startswith(REPO)
+
+    # python -m memline on the checkout's example, from inside the checkout.
+    proc = run([py, "-m", "memline", "--precision", "1", os.path.join("examples", "seed_big.py")],
+               src, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    where, version = proc.stdout.split("\n")[:2]
-    assert where.startswith(str(venv)), where
-    assert not where.startswith(REPO)
+    assert proc.stderr == ""
+    inside = only_block(proc.stdout)
+    assert inside.row("b = [2] * (2 * 10 ** 7)").incr == pytest.approx(B_MIB, rel=0.02)
 
     # The command, as a user runs it, on the seed example.
     work = tmp_path / "work"

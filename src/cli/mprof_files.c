@@ -2,13 +2,13 @@
  * and plot.  Files are named by path or by index into the default
  * profiles of the current directory (0 the oldest, -1 the newest), as in
  * mprof. */
-#include "datfile.h"
-#include "mlalloc.h"
-#include "mlerr.h"
+#include "core/datfile.h"
+#include "core/mlalloc.h"
+#include "core/mlerr.h"
+#include "core/plot.h"
+#include "core/sbuf.h"
 #include "mprof.h"
 #include "mprof_int.h"
-#include "plot.h"
-#include "sbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>

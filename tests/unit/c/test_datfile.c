@@ -5,10 +5,10 @@
  * ML_ENOMEM, *out NULL, nothing leaked). */
 #include "ctest.h"
 
-#include "datfile.h"
-#include "mlalloc.h"
-#include "mlerr.h"
-#include "sbuf.h"
+#include "core/datfile.h"
+#include "core/mlalloc.h"
+#include "core/mlerr.h"
+#include "core/sbuf.h"
 
 #include <math.h>
 #include <stdio.h>

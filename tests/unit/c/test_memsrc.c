@@ -4,9 +4,9 @@
  * process), and the Nth allocation failing. */
 #include "ctest.h"
 
-#include "memsrc.h"
-#include "mlalloc.h"
-#include "mlerr.h"
+#include "core/memsrc.h"
+#include "core/mlalloc.h"
+#include "core/mlerr.h"
 
 #include <dirent.h>
 #include <fcntl.h>

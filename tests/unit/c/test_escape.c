@@ -2,10 +2,10 @@
  * any .dat string from breaking an SVG or HTML document. */
 #include "ctest.h"
 
-#include "escape.h"
-#include "mlalloc.h"
-#include "mlerr.h"
-#include "sbuf.h"
+#include "core/escape.h"
+#include "core/mlalloc.h"
+#include "core/mlerr.h"
+#include "core/sbuf.h"
 
 static const char *xml(const char *s)
 {

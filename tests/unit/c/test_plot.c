@@ -4,11 +4,11 @@
  * out-of-memory contract. */
 #include "ctest.h"
 
-#include "datfile.h"
-#include "mlalloc.h"
-#include "mlerr.h"
-#include "plot.h"
-#include "sbuf.h"
+#include "core/datfile.h"
+#include "core/mlalloc.h"
+#include "core/mlerr.h"
+#include "core/plot.h"
+#include "core/sbuf.h"
 
 #include <string.h>
 

@@ -5,6 +5,7 @@ A drop-in replacement for memory_profiler: decorate a function with
 """
 
 from memline._memline import (  # noqa: F401  (re-exported API)
+    __version__,
     LineProfiler,
     ProfileError,
     TimeStamper,
@@ -13,8 +14,6 @@ from memline._memline import (  # noqa: F401  (re-exported API)
     profile,
     show_results,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CodeMap",

@@ -3,9 +3,9 @@
  * Heap column variant's alignment and the out-of-memory contract. */
 #include "ctest.h"
 
-#include "mlalloc.h"
-#include "mlerr.h"
-#include "report.h"
+#include "core/mlalloc.h"
+#include "core/mlerr.h"
+#include "core/report.h"
 
 #include <stdint.h>
 

@@ -3,15 +3,15 @@
  * `python3 -m memline --timestamp -o FILE script.py` so that profiled
  * functions add FUNC lines) or finds the process to attach to, and hands
  * both to the sampler with SIGINT/SIGTERM caught for the duration. */
-#include "datfile.h"
-#include "mlalloc.h"
-#include "mlerr.h"
-#include "mlio.h"
+#include "core/datfile.h"
+#include "core/mlalloc.h"
+#include "core/mlerr.h"
+#include "core/mlio.h"
+#include "core/procinfo.h"
+#include "core/sampler.h"
+#include "core/sbuf.h"
 #include "mprof.h"
 #include "mprof_int.h"
-#include "procinfo.h"
-#include "sampler.h"
-#include "sbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>

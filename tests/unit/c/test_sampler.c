@@ -3,9 +3,9 @@
  * is kept, timeouts and interrupts stop it, and bad arguments fail. */
 #include "ctest.h"
 
-#include "datfile.h"
-#include "mlerr.h"
-#include "sampler.h"
+#include "core/datfile.h"
+#include "core/mlerr.h"
+#include "core/sampler.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -2,8 +2,8 @@
  * of mlerr. */
 #include "ctest.h"
 
-#include "mlalloc.h"
-#include "mlerr.h"
+#include "core/mlalloc.h"
+#include "core/mlerr.h"
 
 #include <errno.h>
 #include <pthread.h>

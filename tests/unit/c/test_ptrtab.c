@@ -5,9 +5,9 @@
  * and at growth. */
 #include "ctest.h"
 
-#include "mlalloc.h"
-#include "mlerr.h"
-#include "ptrtab.h"
+#include "core/mlalloc.h"
+#include "core/mlerr.h"
+#include "core/ptrtab.h"
 
 #include <stdint.h>
 #include <stdlib.h>

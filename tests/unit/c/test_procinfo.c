@@ -3,11 +3,11 @@
  * agreeing with a full scan of /proc (memsrc). */
 #include "ctest.h"
 
-#include "memsrc.h"
-#include "mlalloc.h"
-#include "mlerr.h"
-#include "procinfo.h"
-#include "sbuf.h"
+#include "core/memsrc.h"
+#include "core/mlalloc.h"
+#include "core/mlerr.h"
+#include "core/procinfo.h"
+#include "core/sbuf.h"
 
 #include <signal.h>
 #include <stdlib.h>
