@@ -31,7 +31,7 @@ ifeq ($(SAN),1)
   LDSAN := $(filter -fsanitize=%,$(SANITIZE))
 else
   OUT := out/release$(PYTAG)
-  CFLAGS_ALL := $(CFLAGS_BASE) $(CFLAGS)
+  CFLAGS_ALL := $(CFLAGS_BASE) $(RELEASE) $(CFLAGS)
   LDSAN :=
 endif
 

@@ -3,7 +3,8 @@ Makefile reads too).  Everything else about the package is in pyproject.toml.
 
 Two environment variables pick a configuration; users set neither:
 MEMLINE_DEV=1 makes warnings errors (make's developer build), and
-MEMLINE_SANITIZE=1 builds with ASan and UBSan and asserts on, in a build
+MEMLINE_SANITIZE=1 builds with ASan and UBSan and asserts on (release
+builds have them off), in a build
 directory of its own so its objects never mix with the release build's.
 """
 import glob
@@ -52,6 +53,8 @@ if flag_set("MEMLINE_SANITIZE"):
     cflags += config["SANITIZE"].split()
     ldflags += [f for f in config["SANITIZE"].split() if f.startswith("-fsanitize")]
     options["build"] = {"build_base": os.path.join("build", "sanitize")}
+else:
+    cflags += config["RELEASE"].split()
 libs = config["LIBS"].split()
 c_files = sources(config, "CORE_SRC", "CLI_SRC", "BINDING_SRC")
 headers = sorted({os.path.relpath(h, HERE) for d in {os.path.dirname(c) for c in c_files}

@@ -1,4 +1,4 @@
-/* backend: backend names. */
+/* backend: the memory backends' names and what they read. */
 #include "backend.h"
 
 #include <string.h>
@@ -51,4 +51,22 @@ const char *backend_choices(void)
 {
     return "rss, rss-exact, pss, uss, heap (aliases: psutil, posix, psutil_pss, psutil_uss, "
            "tracemalloc)";
+}
+
+int backend_parse(PyObject *arg, int *backend)
+{
+    if (!arg || arg == Py_None) {
+        *backend = ML_BACKEND_RSS;
+        return 0;
+    }
+    const char *name = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
+    int b = name ? backend_lookup(name) : -1;
+    if (b < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "unknown memory backend %R; choose one of %s", arg,
+                     backend_choices());
+        return -1;
+    }
+    *backend = b;
+    return 0;
 }

@@ -1,6 +1,12 @@
-/* backend: the names users give memory backends, and what each measures. */
+/* backend: the memory measures a user picks with backend= or --backend
+ * (memory_profiler's word for them), their names and what each reads.
+ * Not to be confused with the tracer's modes (tracer.h), which say where
+ * events come from. */
 #ifndef ML_BACKEND_H
 #define ML_BACKEND_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
 
 #include "core/memsrc.h"
 
@@ -24,5 +30,9 @@ memsrc_kind backend_kind(int backend);
 
 /* Comma-separated list of the accepted names, for error messages. */
 const char *backend_choices(void);
+
+/* Parses a backend argument (None or NULL = the default, rss) into
+ * *backend.  Returns 0, or -1 with ValueError naming the choices. */
+int backend_parse(PyObject *arg, int *backend);
 
 #endif

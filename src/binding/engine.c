@@ -10,27 +10,12 @@
 #include "core/mlalloc.h"
 #include "core/mlerr.h"
 #include "heaphook.h"
-#include "profiler.h"
-#include "tracer.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
-
-#if PY_VERSION_HEX >= 0x030B0000
-#include <opcode.h> /* RESUME, to find where a fresh call starts */
-#endif
-
-#if PY_VERSION_HEX >= 0x030C0000
-#define ml_code_get_extra PyUnstable_Code_GetExtra
-#define ml_code_set_extra PyUnstable_Code_SetExtra
-#define ml_request_extra PyUnstable_Eval_RequestCodeExtraIndex
-#else
-#define ml_code_get_extra _PyCode_GetExtra
-#define ml_code_set_extra _PyCode_SetExtra
-#define ml_request_extra _PyEval_RequestCodeExtraIndex
-#endif
 
 /* One profiled frame on a thread's shadow stack.  An interval runs from
  * ival_* to the next event; an execution of a line runs from its line
@@ -38,12 +23,12 @@
  * nested frames it calls. */
 typedef struct ml_frame {
     PyFrameObject *frame; /* identity only, never dereferenced for data */
-    struct MLProfiler *prof; /* borrowed: a dying profiler bumps engine_gen,
-                                which invalidates every stack that holds it */
-    linefunc *fn;         /* prof's function the frame's lines are charged to */
-    const ml_probe *probe;/* &prof->probe */
+    engine_client *client; /* borrowed: a dying client bumps engine_gen,
+                              which invalidates every stack that holds it */
+    linefunc *fn;         /* the client's function the frame's lines are charged to */
+    const ml_probe *probe;/* &client->probe */
     int line;             /* line being charged */
-    unsigned foreign_saved;
+    unsigned unprofiled_saved; /* the thread's unprofiled count when this frame began */
     int64_t ival_mem;     /* memory at the start of the interval */
     int64_t ival_heap;    /* heap counter at the start of the interval */
     int64_t exec_heap;    /* heap counter when the line's execution began */
@@ -51,29 +36,63 @@ typedef struct ml_frame {
     int64_t frame_max;    /* highest heap counter during the frame so far */
 } ml_frame;
 
-/* Invariant: stack[0..depth) are the profiled frames of this thread, outermost
- * first; foreign counts unprofiled frames entered above stack[depth-1] and is
- * 0 when depth is 0.  gen differs from engine_gen when the state is stale
- * (tracing stopped and restarted since it was last used). */
+/* Invariant (thread_ok): stack[0..depth) are the profiled frames of this
+ * thread, outermost first, within cap; unprofiled counts the unprofiled
+ * frames entered above stack[depth-1] and is 0 when depth is 0.  gen
+ * differs from engine_gen when the state is stale (a session ended since it
+ * was last used). */
 typedef struct ml_thread {
     unsigned gen;
     unsigned depth, cap;
-    unsigned foreign;
+    unsigned unprofiled;
     ml_frame *stack;
 } ml_thread;
 
 static __thread ml_thread *tl_thread __attribute__((tls_model("initial-exec")));
-__thread ml_heap_tls ml_heap __attribute__((tls_model("initial-exec")));
+
+/* When this thread may reuse the last OS reading instead of asking again:
+ * until its heap counter leaves (lo, hi) or countdown events pass, and only
+ * for readings of kind (see read_mem). */
+typedef struct read_window {
+    int64_t hi, lo;
+    int kind;
+    int countdown;
+} read_window;
+
+static __thread read_window tl_window __attribute__((tls_model("initial-exec")));
 
 static pthread_key_t thread_key;
 static Py_ssize_t extra_index = -1;
 static unsigned engine_gen = 1;
-static int engine_refs;
+static void (*line_switch)(int on);
 
 /* One open source per kind, opened on first use; last_good keeps the last
  * reading so a failed read never shows as a drop to zero. */
-static memsrc *sources[3];
-static int64_t last_good[3];
+static memsrc *sources[MEMSRC_KIND_COUNT];
+static int64_t last_good[MEMSRC_KIND_COUNT];
+
+/* The invariant of ml_thread, for assert(). */
+static inline int thread_ok(const ml_thread *t)
+{
+    if (t->depth > t->cap || (t->cap > 0 && !t->stack))
+        return 0;
+    if (t->depth == 0)
+        return t->unprofiled == 0;
+    for (unsigned i = 0; i < t->depth; i++)
+        if (!t->stack[i].client || !t->stack[i].fn || !t->stack[i].frame)
+            return 0;
+    return 1;
+}
+
+/* The invariant of ml_code, for assert(). */
+static inline int code_ok(const ml_code *rec)
+{
+    for (int i = 0; i < rec->nsinks; i++)
+        for (int j = i + 1; j < rec->nsinks; j++)
+            if (rec->sinks[i].client == rec->sinks[j].client)
+                return 0;
+    return rec->nsinks >= 0 && (rec->unit_lines == NULL || rec->nunits > 0);
+}
 
 static void thread_destroy(void *p)
 {
@@ -100,7 +119,7 @@ int engine_init(void)
         PyErr_SetString(PyExc_RuntimeError, "memline: cannot create thread-local key");
         return -1;
     }
-    extra_index = ml_request_extra(code_extra_free);
+    extra_index = compat_request_code_extra(code_extra_free);
     if (extra_index < 0) {
         PyErr_SetString(PyExc_RuntimeError, "memline: no code extra slot left");
         return -1;
@@ -111,73 +130,19 @@ int engine_init(void)
 ml_code *engine_code(PyCodeObject *code)
 {
     void *rec = NULL;
-    if (ml_code_get_extra((PyObject *)code, extra_index, &rec) < 0) {
+    if (compat_code_get_extra(code, extra_index, &rec) < 0) {
         PyErr_Clear();
         return NULL;
     }
     return rec;
 }
 
-#if PY_VERSION_HEX >= 0x030B0000
-/* Offset of the first RESUME: where a fresh call of code starts. */
-static int entry_offset(PyCodeObject *code)
+void engine_code_set_unit_lines(ml_code *rec, int *lines, int nunits)
 {
-    PyObject *bytes = PyCode_GetCode(code);
-    if (!bytes) {
-        PyErr_Clear();
-        return 0;
-    }
-    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(bytes);
-    Py_ssize_t n = PyBytes_GET_SIZE(bytes);
-    int off = 0;
-    for (Py_ssize_t i = 0; i + 1 < n; i += 2) {
-        if (p[i] == RESUME) {
-            off = (int)i;
-            break;
-        }
-    }
-    Py_DECREF(bytes);
-    return off;
-}
-#endif
-
-#if PY_VERSION_HEX >= 0x030C0000
-/* Each code unit's line, for the sys.monitoring backend's jump events, in
- * one pass over code.co_lines() (-1 where no line).  Without it (out of
- * memory) jumps within a line go unreported. */
-static void build_unit_lines(ml_code *rec, PyCodeObject *code)
-{
-    PyObject *bytes = PyCode_GetCode(code);
-    Py_ssize_t n = bytes ? PyBytes_GET_SIZE(bytes) / 2 : 0;
-    Py_XDECREF(bytes);
-    int *lines = n > 0 && n < INT_MAX ? ml_malloc((size_t)n * sizeof *lines) : NULL;
-    PyObject *ranges = lines ? PyObject_CallMethod((PyObject *)code, "co_lines", NULL) : NULL;
-    PyObject *it = ranges ? PyObject_GetIter(ranges) : NULL;
-    Py_XDECREF(ranges);
-    if (!it) {
-        PyErr_Clear();
-        ml_free(lines);
-        return;
-    }
-    for (Py_ssize_t i = 0; i < n; i++)
-        lines[i] = -1;
-    PyObject *r;
-    while ((r = PyIter_Next(it)) != NULL) {
-        long start, end;
-        PyObject *line;
-        if (PyArg_ParseTuple(r, "llO", &start, &end, &line) && line != Py_None) {
-            int l = (int)PyLong_AsLong(line);
-            for (long u = start / 2; u >= 0 && u < end / 2 && u < n; u++)
-                lines[u] = l;
-        }
-        Py_DECREF(r);
-    }
-    Py_DECREF(it);
-    PyErr_Clear();
+    ml_free(rec->unit_lines);
     rec->unit_lines = lines;
-    rec->nunits = (int)n;
+    rec->nunits = lines ? nunits : 0;
 }
-#endif
 
 int engine_code_line_at(const ml_code *rec, int off)
 {
@@ -185,7 +150,7 @@ int engine_code_line_at(const ml_code *rec, int off)
     return rec->unit_lines && off >= 0 && i < rec->nunits ? rec->unit_lines[i] : -1;
 }
 
-int engine_register(PyCodeObject *code, struct MLProfiler *prof, linefunc *fn, int toplevel)
+int engine_register(PyCodeObject *code, engine_client *client, linefunc *fn, int toplevel)
 {
     ml_code *rec = engine_code(code);
     if (!rec) {
@@ -194,51 +159,58 @@ int engine_register(PyCodeObject *code, struct MLProfiler *prof, linefunc *fn, i
             PyErr_NoMemory();
             return -1;
         }
-        rec->genlike = (code->co_flags & (CO_GENERATOR | CO_COROUTINE |
-                                          CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
+        rec->resumable = (code->co_flags & (CO_GENERATOR | CO_COROUTINE |
+                                            CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
         rec->firstline = code->co_firstlineno;
-#if PY_VERSION_HEX >= 0x030B0000
-        rec->entry_lasti = entry_offset(code);
-#endif
-#if PY_VERSION_HEX >= 0x030C0000
-        build_unit_lines(rec, code);
-#endif
-        if (ml_code_set_extra((PyObject *)code, extra_index, rec) < 0) {
+        rec->entry_offset = compat_code_entry_offset(code);
+        if (compat_code_set_extra(code, extra_index, rec) < 0) {
             code_extra_free(rec);
             return -1;
         }
     }
-    for (int i = 0; i < rec->n; i++)
-        if (rec->sinks[i].prof == prof)
+    for (int i = 0; i < rec->nsinks; i++)
+        if (rec->sinks[i].client == client)
             return 0;
-    ml_sink *sinks = ml_realloc(rec->sinks, (size_t)(rec->n + 1) * sizeof *sinks);
+    ml_sink *sinks = ml_realloc(rec->sinks, (size_t)(rec->nsinks + 1) * sizeof *sinks);
     if (!sinks) {
         PyErr_NoMemory();
         return -1;
     }
     rec->sinks = sinks;
-    rec->sinks[rec->n].prof = prof;
-    rec->sinks[rec->n].fn = fn;
-    rec->sinks[rec->n].toplevel = toplevel;
-    rec->n++;
-    tracer_code_added(code);
+    rec->sinks[rec->nsinks].client = client;
+    rec->sinks[rec->nsinks].fn = fn;
+    rec->sinks[rec->nsinks].toplevel = toplevel;
+    rec->nsinks++;
+    assert(code_ok(rec));
     return 0;
 }
 
-void engine_unregister(PyCodeObject *code, struct MLProfiler *prof)
+void engine_unregister(PyCodeObject *code, engine_client *client)
 {
     ml_code *rec = engine_code(code);
     if (!rec)
         return;
-    for (int i = 0; i < rec->n; i++) {
-        if (rec->sinks[i].prof == prof) {
-            rec->sinks[i] = rec->sinks[rec->n - 1];
-            rec->n--;
+    for (int i = 0; i < rec->nsinks; i++) {
+        if (rec->sinks[i].client == client) {
+            rec->sinks[i] = rec->sinks[rec->nsinks - 1];
+            rec->nsinks--;
             break;
         }
     }
-    /* Shadow stacks may still point at prof: the profiler calls
-     * engine_invalidate() before it dies. */
+    assert(code_ok(rec));
+    /* Shadow stacks may still point at client: it calls engine_invalidate()
+     * before it dies. */
+}
+
+void engine_set_line_switch(void (*lines)(int on))
+{
+    line_switch = lines;
+}
+
+static inline void switch_lines(int on)
+{
+    if (line_switch)
+        line_switch(on);
 }
 
 /* When the OS is asked again (see docs/performance.md).  RSS grows when
@@ -254,11 +226,25 @@ void engine_unregister(PyCodeObject *code, struct MLProfiler *prof)
 #define AGE_LIMIT_NS (50 * 1000 * 1000)
 #define CLOCK_EVERY 64
 
-static int64_t cached[3];    /* the last OS reading of each kind, any thread's */
+static int64_t cached[MEMSRC_KIND_COUNT]; /* the last OS reading of each kind, any thread's */
 static int64_t cache_time_ns; /* when the last one was taken */
+
+static memsrc *script;            /* tests: the source every reading comes from */
+static const int64_t *script_clock;
+
+void engine_use_script(memsrc *src, const int64_t *clock_ns)
+{
+    script = src;
+    script_clock = clock_ns;
+    for (int k = 0; k < MEMSRC_KIND_COUNT; k++)
+        cached[k] = last_good[k] = 0;
+    engine_invalidate();
+}
 
 static int64_t coarse_now_ns(void)
 {
+    if (script_clock)
+        return *script_clock;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -267,29 +253,7 @@ static int64_t coarse_now_ns(void)
 /* Makes the calling thread's next reading go to the OS. */
 static void forget_reading(void)
 {
-    ml_heap.read_hi = INT64_MIN;
-}
-
-int engine_acquire(void)
-{
-    if (engine_refs++ > 0)
-        return 0;
-    engine_gen++;
-    if (heaphook_install() < 0 || tracer_start() < 0) {
-        heaphook_remove();
-        engine_refs--;
-        return -1;
-    }
-    return 0;
-}
-
-void engine_release(void)
-{
-    if (engine_refs <= 0 || --engine_refs > 0)
-        return;
-    tracer_stop();
-    heaphook_remove();
-    engine_gen++;
+    tl_window.hi = INT64_MIN;
 }
 
 /* The OS reading, refreshing the cache and this thread's bounds.  Out of
@@ -297,13 +261,13 @@ void engine_release(void)
 __attribute__((noinline)) static int64_t read_os(const ml_probe *probe)
 {
     int k = probe->kind;
-    if (!sources[k] && memsrc_open(&sources[k], 0, probe->kind) != ML_OK)
+    if (!script && !sources[k] && memsrc_open(&sources[k], 0, probe->kind) != ML_OK)
         return last_good[k];
     int64_t v;
-    if (memsrc_read(sources[k], &v) != ML_OK)
+    if (memsrc_read(script ? script : sources[k], &v) != ML_OK)
         return last_good[k];
     last_good[k] = v;
-    if (probe->children) {
+    if (probe->children && !script) {
         int64_t kids;
         if (memsrc_descendants_bytes(0, probe->kind, &kids) == ML_OK)
             v += kids;
@@ -311,11 +275,11 @@ __attribute__((noinline)) static int64_t read_os(const ml_probe *probe)
     }
     cached[k] = v;
     cache_time_ns = coarse_now_ns();
-    ml_heap_tls *h = &ml_heap;
-    h->read_hi = h->cur + LEVEL_LIMIT;
-    h->read_lo = h->cur - LEVEL_LIMIT;
-    h->read_kind = k;
-    h->countdown = CLOCK_EVERY;
+    read_window *w = &tl_window;
+    w->hi = heap_tls.cur + LEVEL_LIMIT;
+    w->lo = heap_tls.cur - LEVEL_LIMIT;
+    w->kind = k;
+    w->countdown = CLOCK_EVERY;
     return v;
 }
 
@@ -323,7 +287,7 @@ __attribute__((noinline)) static int64_t read_os(const ml_probe *probe)
 __attribute__((noinline)) static int64_t read_aged(const ml_probe *probe)
 {
     if (coarse_now_ns() - cache_time_ns < AGE_LIMIT_NS) {
-        ml_heap.countdown = CLOCK_EVERY;
+        tl_window.countdown = CLOCK_EVERY;
         return cached[probe->kind];
     }
     return read_os(probe);
@@ -331,10 +295,11 @@ __attribute__((noinline)) static int64_t read_aged(const ml_probe *probe)
 
 static inline int64_t read_mem(const ml_probe *probe)
 {
-    ml_heap_tls *h = &ml_heap;
+    const heap_count *h = &heap_tls;
     if (__builtin_expect(probe->cached, 1)) {
-        if (h->max < h->read_hi && h->cur > h->read_lo && h->read_kind == (int)probe->kind)
-            return --h->countdown > 0 ? cached[probe->kind] : read_aged(probe);
+        read_window *w = &tl_window;
+        if (h->max < w->hi && h->cur > w->lo && w->kind == (int)probe->kind)
+            return --w->countdown > 0 ? cached[probe->kind] : read_aged(probe);
         return read_os(probe);
     }
     return probe->heap ? h->cur : read_os(probe);
@@ -366,8 +331,9 @@ static ml_thread *thread_get(void)
     }
     t->gen = engine_gen;
     t->depth = 0;
-    t->foreign = 0;
+    t->unprofiled = 0;
     forget_reading();
+    assert(thread_ok(t));
     return t;
 }
 
@@ -378,11 +344,11 @@ static inline ml_thread *thread_live(void)
     return t && t->gen == engine_gen && t->depth > 0 ? t : NULL;
 }
 
-/* The sink a call of rec charges, or NULL when no profiler of it is on. */
+/* The sink a call of rec charges, or NULL when no client of it is on. */
 static ml_sink *active_sink(ml_code *rec)
 {
-    for (int i = 0; i < rec->n; i++)
-        if (rec->sinks[i].prof->on)
+    for (int i = 0; i < rec->nsinks; i++)
+        if (rec->sinks[i].client->on)
             return &rec->sinks[i];
     return NULL;
 }
@@ -406,7 +372,7 @@ static inline linestat *row_of(ml_frame *f, int line)
  * current execution, and opens a new window. */
 static inline void fold_heap(ml_frame *top)
 {
-    ml_heap_tls *h = &ml_heap;
+    heap_count *h = &heap_tls;
     if (h->max > top->exec_max)
         top->exec_max = h->max;
     h->max = h->cur;
@@ -416,10 +382,10 @@ static inline void fold_heap(ml_frame *top)
  * line's execution ends too and its heap peak is recorded. */
 static inline void charge(ml_frame *f, int64_t mem_now, int end_exec)
 {
-    int64_t heap_now = ml_heap.cur;
+    int64_t heap_now = heap_tls.cur;
     if (f->exec_max < heap_now)
         f->exec_max = heap_now;
-    if (f->prof->on) {
+    if (f->client->on) {
         linestat *s = row_of(f, f->line);
         if (s) {
             int64_t peak = end_exec ? f->exec_max - f->exec_heap : 0;
@@ -440,7 +406,7 @@ static inline void charge(ml_frame *f, int64_t mem_now, int end_exec)
 static inline void enter_line(ml_frame *f, int line)
 {
     f->line = line;
-    if (f->prof->on) {
+    if (f->client->on) {
         linestat *s = row_of(f, line);
         if (s)
             s->occurrences++;
@@ -462,13 +428,13 @@ void engine_on_call(PyFrameObject *frame, ml_code *rec, int fresh, int line)
 {
     ml_sink *sink = active_sink(rec);
     if (!sink) {
-        engine_on_foreign_call();
+        engine_on_unprofiled_call();
         return;
     }
     ml_thread *t = thread_get();
     if (!t || (t->depth == t->cap && grow_stack(t) < 0))
         return;
-    const ml_probe *probe = &sink->prof->probe;
+    const ml_probe *probe = &sink->client->probe;
     int64_t now = read_mem(probe);
     if (t->depth > 0) {
         ml_frame *top = &t->stack[t->depth - 1];
@@ -476,19 +442,19 @@ void engine_on_call(PyFrameObject *frame, ml_code *rec, int fresh, int line)
         charge(top, top->probe->kind == probe->kind ? now : read_mem(top->probe), 0);
     }
     ml_frame *f = &t->stack[t->depth++];
-    int64_t heap_now = ml_heap.cur;
-    ml_heap.max = heap_now;
+    int64_t heap_now = heap_tls.cur;
+    heap_tls.max = heap_now;
     f->frame = frame;
-    f->prof = sink->prof;
+    f->client = sink->client;
     f->fn = sink->fn;
     f->probe = probe;
-    f->foreign_saved = t->foreign;
+    f->unprofiled_saved = t->unprofiled;
     f->ival_mem = now;
     f->ival_heap = heap_now;
     f->exec_heap = heap_now;
     f->exec_max = heap_now;
     f->frame_max = heap_now;
-    t->foreign = 0;
+    t->unprofiled = 0;
     if (fresh) {
         f->line = rec->firstline;
         if (sink->toplevel)
@@ -496,14 +462,15 @@ void engine_on_call(PyFrameObject *frame, ml_code *rec, int fresh, int line)
     } else {
         f->line = line;
     }
-    tracer_lines(1);
+    assert(thread_ok(t));
+    switch_lines(1);
 }
 
-void engine_on_foreign_call(void)
+void engine_on_unprofiled_call(void)
 {
     ml_thread *t = thread_live();
-    if (t && t->foreign++ == 0)
-        tracer_lines(0);
+    if (t && t->unprofiled++ == 0)
+        switch_lines(0);
 }
 
 /* Pops the top frame, charging its last interval.  The caller's interval
@@ -514,15 +481,16 @@ static void pop_frame(ml_thread *t)
     int64_t now = read_mem(f->probe);
     fold_heap(f);
     charge(f, now, 1);
-    t->foreign = f->foreign_saved;
+    t->unprofiled = f->unprofiled_saved;
     t->depth--;
     if (t->depth > 0) {
         ml_frame *parent = &t->stack[t->depth - 1];
         if (f->frame_max > parent->exec_max)
             parent->exec_max = f->frame_max;
         parent->ival_mem = parent->probe->kind == f->probe->kind ? now : read_mem(parent->probe);
-        parent->ival_heap = ml_heap.cur;
+        parent->ival_heap = heap_tls.cur;
     }
+    assert(thread_ok(t));
 }
 
 void engine_on_return(PyFrameObject *frame)
@@ -532,8 +500,8 @@ void engine_on_return(PyFrameObject *frame)
         return;
     if (t->stack[t->depth - 1].frame == frame) {
         pop_frame(t);
-    } else if (t->foreign > 0) {
-        if (--t->foreign > 0)
+    } else if (t->unprofiled > 0) {
+        if (--t->unprofiled > 0)
             return;
     } else {
         /* A return we did not see the call of, or one we missed: unwind to
@@ -546,7 +514,7 @@ void engine_on_return(PyFrameObject *frame)
         while (t->depth >= i)
             pop_frame(t);
     }
-    tracer_lines(t->depth > 0 && t->foreign == 0);
+    switch_lines(t->depth > 0 && t->unprofiled == 0);
 }
 
 /* The hot path: a line event of the innermost profiled frame.  It does what
@@ -557,38 +525,39 @@ void engine_on_return(PyFrameObject *frame)
 void engine_on_line(PyFrameObject *frame, int line)
 {
     ml_thread *t = tl_thread;
-    if (!t || t->gen != engine_gen || t->depth == 0 || t->foreign > 0)
+    if (!t || t->gen != engine_gen || t->depth == 0 || t->unprofiled > 0)
         return;
     ml_frame *f = &t->stack[t->depth - 1];
     if (f->frame != frame)
         return;
     int64_t now = read_mem(f->probe);
-    ml_heap_tls *h = &ml_heap;
+    heap_count *h = &heap_tls;
     int64_t heap_now = h->cur;
     /* h->max >= h->cur always, so this is also >= heap_now. */
-    int64_t xmax = h->max > f->exec_max ? h->max : f->exec_max;
+    int64_t exec_peak = h->max > f->exec_max ? h->max : f->exec_max;
     h->max = heap_now;
-    int again = line == f->line;
-    if (f->prof->on) {
+    int same_line = line == f->line;
+    engine_client *c = f->client;
+    if (c->on) {
         linestat *s = row_of(f, f->line);
         if (s)
             linestat_charge(s, now, now - f->ival_mem, heap_now - f->ival_heap,
-                            again ? 0 : xmax - f->exec_heap);
+                            same_line ? 0 : exec_peak - f->exec_heap);
         s = row_of(f, line);
         if (s)
             s->occurrences++;
     }
     f->ival_mem = now;
     f->ival_heap = heap_now;
-    if (again) {
-        f->exec_max = xmax;
+    if (same_line) {
+        f->exec_max = exec_peak;
     } else {
-        if (xmax > f->frame_max)
-            f->frame_max = xmax;
+        if (exec_peak > f->frame_max)
+            f->frame_max = exec_peak;
         f->exec_heap = heap_now;
         f->exec_max = heap_now;
         f->line = line;
     }
-    if (f->prof->max_mem > 0 && now >= f->prof->max_mem && f->prof->on)
-        profiler_over_limit(f->prof, now, frame);
+    if (c->limit > 0 && now >= c->limit && c->on && c->on_limit)
+        c->on_limit(c, now, frame);
 }

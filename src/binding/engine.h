@@ -3,42 +3,26 @@
  * The engine keeps, per thread, a shadow stack of the profiled frames that
  * thread is running, and charges each interval between two events to the
  * line the innermost profiled frame was on (memory_profiler's partition:
- * increments sum to the total change).  Events come from a tracer backend
- * (tracer.h), which calls engine_on_call/return/line.  Everything here runs
- * with the GIL held, never calls into Python, and never raises. */
+ * increments sum to the total change).  Events come from the tracer
+ * (tracer.h), which calls engine_on_call/return/line; measurements go to a
+ * client (engine_client, one per profiler) and its line table.
+ *
+ * The engine knows neither the tracer nor the profiler: a client is a
+ * small struct of its own, and the tracer hands it the one switch it
+ * needs (engine_set_line_switch).  Everything here runs with the GIL held
+ * and never raises.  It calls into Python only while registering code
+ * (building its records), and through a client's on_limit callback. */
 #ifndef ML_ENGINE_H
 #define ML_ENGINE_H
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <frameobject.h> /* PyFrameObject, which 3.8's Python.h leaves out */
 
+#include "compat.h"
 #include "core/linetab.h"
 #include "core/memsrc.h"
 
-struct MLProfiler;
-
-/* A profiler that charges a code object's lines to one of its functions. */
-typedef struct ml_sink {
-    struct MLProfiler *prof; /* borrowed: a profiler removes its sinks before it dies */
-    linefunc *fn;            /* owned by prof's table */
-    int toplevel;            /* the profiled function itself, not a nested code object:
-                                its calls count as occurrences of its first line */
-} ml_sink;
-
-/* What the engine knows of one code object, kept in the code's co_extra slot.
- * Invariant: sinks[0..n) are distinct profilers. */
-typedef struct ml_code {
-    ml_sink *sinks;
-    int n;
-    int genlike;     /* generator, coroutine or async generator code */
-    int entry_lasti; /* instruction offset at which a fresh call starts (3.11) */
-    int firstline;
-    int *unit_lines; /* line of each code unit (3.12+, for backward jumps), or NULL */
-    int nunits;
-} ml_code;
-
-/* Settings an engine-level reading needs, taken from the profiler. */
+/* What a reading measures, taken from the client. */
 typedef struct ml_probe {
     memsrc_kind kind;
     int children; /* add the memory of child processes */
@@ -48,63 +32,91 @@ typedef struct ml_probe {
                      and heap hooks that tell when RSS may have moved */
 } ml_probe;
 
-/* Per-thread Python-heap counters, written by the allocator hooks
- * (heaphook.c) and read by the engine at events.  cur is the net bytes the
- * thread allocated while hooks were in; max is the highest cur since the
- * engine last looked.  Plain thread-local integers: no locks, no atomics. */
-typedef struct ml_heap_tls {
-    int64_t cur;
-    int64_t max;
-    /* Until the heap leaves (read_lo, read_hi) or countdown events pass,
-     * this thread reuses the OS reading of kind read_kind (engine.c). */
-    int64_t read_hi, read_lo;
-    int read_kind;
-    int countdown;
-} ml_heap_tls;
+/* One user of the engine (a LineProfiler).  The engine reads it at every
+ * event and never frees it: a client unregisters its code and calls
+ * engine_invalidate() before it goes away. */
+typedef struct engine_client {
+    int on;         /* lines are charged only while set */
+    ml_probe probe; /* what its readings measure */
+    int64_t limit;  /* bytes at which on_limit is called from a line event; 0 = none */
+    /* Called at most once per crossing of limit, inside the line event of
+     * frame, with the GIL held; may call Python (it starts pdb). */
+    void (*on_limit)(struct engine_client *client, int64_t now, PyFrameObject *frame);
+} engine_client;
 
-extern __thread ml_heap_tls ml_heap __attribute__((tls_model("initial-exec")));
+/* A client that charges a code object's lines to one of its functions. */
+typedef struct ml_sink {
+    engine_client *client; /* borrowed: a client removes its sinks before it dies */
+    linefunc *fn;          /* owned by the client's table */
+    int toplevel;          /* the profiled function itself, not a nested code object:
+                              its calls count as occurrences of its first line */
+} ml_sink;
 
-/* Sets up the co_extra slot and the memory sources.  Returns 0, or -1 with a
- * Python exception set.  Called once, from module init. */
+/* What the engine knows of one code object, kept in the code's co_extra
+ * slot.  Invariant: sinks[0..nsinks) name distinct clients; unit_lines is
+ * NULL or has nunits entries. */
+typedef struct ml_code {
+    ml_sink *sinks;
+    int nsinks;
+    int resumable;    /* generator, coroutine or async generator code */
+    int entry_offset; /* byte offset at which a fresh call starts (3.11+) */
+    int firstline;
+    int *unit_lines;  /* line of each code unit, for a tracer that needs it
+                         (engine_code_set_unit_lines), or NULL */
+    int nunits;
+} ml_code;
+
+/* Sets up the co_extra slot.  Returns 0, or -1 with a Python exception set.
+ * Called once, from module init. */
 int engine_init(void);
 
 /* The record of code, or NULL when code is not profiled by anyone. */
 ml_code *engine_code(PyCodeObject *code);
 
+/* Hands rec a table of each code unit's line (owned by rec from now on;
+ * the previous one is freed). */
+void engine_code_set_unit_lines(ml_code *rec, int *lines, int nunits);
+
 /* The line of the instruction at byte offset off of rec's code, or -1 when
  * not known. */
 int engine_code_line_at(const ml_code *rec, int off);
 
-/* Whether a frame of code would be traced now: some profiler of it is on. */
+/* Whether a frame of code would be traced now: some client of it is on. */
 int engine_code_traced(PyCodeObject *code);
 
-/* Makes prof charge code's lines to fn.  Returns 0, or -1 with an exception
- * set (MemoryError).  Registering the same (code, prof) twice is a no-op. */
-int engine_register(PyCodeObject *code, struct MLProfiler *prof, linefunc *fn,
-                    int toplevel);
+/* Makes client charge code's lines to fn.  Returns 0, or -1 with an
+ * exception set (MemoryError).  Registering the same (code, client) twice
+ * is a no-op. */
+int engine_register(PyCodeObject *code, engine_client *client, linefunc *fn, int toplevel);
 
-/* Removes prof's sink from code, if it has one.  Cannot fail. */
-void engine_unregister(PyCodeObject *code, struct MLProfiler *prof);
+/* Removes client's sink from code, if it has one.  Cannot fail. */
+void engine_unregister(PyCodeObject *code, engine_client *client);
 
-/* Reference-counted switch of the tracer: the first acquire starts tracing
- * every thread, the last release stops it.  Returns 0, or -1 with an
- * exception set. */
-int engine_acquire(void);
-void engine_release(void);
+/* The tracer's line switch: turns line events of the calling thread on or
+ * off as it enters and leaves profiled code.  NULL (the default) when the
+ * tracer delivers line events for profiled frames only anyway. */
+void engine_set_line_switch(void (*lines)(int on));
 
-/* Events, from the tracer backend.  frame identifies the frame; code_line is
- * the line the frame is on (for a resumed generator). */
+/* Starts a new tracing session: no shadow stack entry from before survives
+ * into it.  Called when tracing starts and stops, and before a client dies
+ * (engine_invalidate), so no frame entry outlives the client it points to. */
+void engine_invalidate(void);
+
+/* Events, from the tracer.  frame identifies the execution; line is the
+ * line a resumed generator is on (unused for a fresh call). */
 void engine_on_call(PyFrameObject *frame, ml_code *rec, int fresh, int line);
-void engine_on_foreign_call(void);
+void engine_on_unprofiled_call(void);
 void engine_on_return(PyFrameObject *frame);
 void engine_on_line(PyFrameObject *frame, int line);
-
-/* Makes every thread's shadow stack stale, so no frame entry outlives the
- * profiler it points to.  A profiler calls it before it dies. */
-void engine_invalidate(void);
 
 /* Reads the memory a probe measures, in bytes.  On a failed read it returns
  * the last good value of that kind.  Never raises. */
 int64_t engine_read(const ml_probe *probe);
+
+/* For tests: while script is set (a scripted source, memsrc.h), every OS
+ * reading of every kind comes from it, children add nothing, and the age
+ * rule's clock reads *clock_ns.  Both are borrowed until the next call;
+ * NULL, NULL goes back to the OS and the real clock. */
+void engine_use_script(memsrc *script, const int64_t *clock_ns);
 
 #endif

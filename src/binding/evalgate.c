@@ -14,23 +14,13 @@
  * thread's state. */
 #include "evalgate.h"
 
+#include "compat.h"
 #include "engine.h"
 
 #include <pthread.h>
 #include <stdint.h>
 
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
-#define GATE 1
-/* The frame's code is in the interpreter frame, whose layout 3.11 keeps in
- * its internal headers. */
-#define Py_BUILD_CORE 1
-#include <internal/pycore_frame.h>
-#undef Py_BUILD_CORE
-#else
-#define GATE 0
-#endif
-
-#if GATE
+#if ML_HAVE_EVALGATE
 static Py_tracefunc gate_hook;
 static int gate_in;
 
@@ -72,31 +62,22 @@ __attribute__((noinline)) static int stack_full(uintptr_t here)
     return 1;
 }
 
-/* What 3.11's eval loop would compute after a hook change: trace while a
- * hook is set, except inside a hook. */
 static inline void set_lines(PyThreadState *ts, int on)
 {
-    if (on) {
-        ts->c_traceobj = NULL; /* our hook carries no object */
-        ts->c_tracefunc = gate_hook;
-    } else {
-        ts->c_tracefunc = NULL;
-    }
-    ts->cframe->use_tracing =
-        ts->tracing == 0 && (ts->c_tracefunc || ts->c_profilefunc) ? 255 : 0;
+    compat_gate_set_trace(ts, on ? gate_hook : NULL);
 }
 
 /* Whether frame's code is profiled by a profiler that is on.  Most code
  * has no extra slot in use at all, which is one load to tell. */
-static inline int traced(struct _PyInterpreterFrame *frame)
+static inline int traced(compat_iframe *frame)
 {
     if (!frame)
         return 0;
-    PyCodeObject *code = frame->f_code;
-    return code->co_extra != NULL && engine_code_traced(code);
+    PyCodeObject *code = compat_iframe_code(frame);
+    return compat_code_has_extra(code) && engine_code_traced(code);
 }
 
-static PyObject *gate_eval(PyThreadState *ts, struct _PyInterpreterFrame *frame, int throwflag)
+static PyObject *gate_eval(PyThreadState *ts, compat_iframe *frame, int throwflag)
 {
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
     if (__builtin_expect(here < stack_floor, 0) || __builtin_expect(stack_floor == 0, 0)) {
@@ -104,29 +85,24 @@ static PyObject *gate_eval(PyThreadState *ts, struct _PyInterpreterFrame *frame,
             return NULL; /* the caller pops the frame, as after the eval
                             loop's own recursion check */
     }
-    Py_tracefunc cur = ts->c_tracefunc;
+    Py_tracefunc cur = compat_trace_hook(ts);
     /* Another tool's line hook (a debugger, coverage) is left alone. */
     if (cur != NULL && cur != gate_hook)
-        return _PyEval_EvalFrameDefault(ts, frame, throwflag);
+        return compat_eval_default(ts, frame, throwflag);
     int want = traced(frame);
     /* The caller's state, to restore.  A profiled caller whose lines are off
      * lost them to another tool that has let go (sys.settrace(None) after
      * a debugger): it gets them back when this call returns. */
-    int had = cur != NULL || traced(ts->cframe->current_frame);
+    int had = cur != NULL || traced(compat_current_iframe(ts));
     if (want == had && (cur != NULL) == had)
-        return _PyEval_EvalFrameDefault(ts, frame, throwflag);
+        return compat_eval_default(ts, frame, throwflag);
     set_lines(ts, want);
-    PyObject *r = _PyEval_EvalFrameDefault(ts, frame, throwflag);
+    PyObject *r = compat_eval_default(ts, frame, throwflag);
     /* Back in the caller's eval loop, which needs the caller's state. */
-    cur = ts->c_tracefunc;
+    cur = compat_trace_hook(ts);
     if (cur == NULL || cur == gate_hook)
         set_lines(ts, had && gate_in);
     return r;
-}
-
-int evalgate_supported(void)
-{
-    return 1;
 }
 
 int evalgate_install(Py_tracefunc hook)
@@ -134,7 +110,7 @@ int evalgate_install(Py_tracefunc hook)
     if (gate_in)
         return 1;
     PyInterpreterState *interp = PyThreadState_Get()->interp;
-    if (_PyInterpreterState_GetEvalFrameFunc(interp) != _PyEval_EvalFrameDefault)
+    if (!compat_eval_is_default(interp))
         return 0;
     /* A recursion limit raised beyond what this thread's C stack holds at
      * the gate's cost per level: trace without the gate, which does not
@@ -146,7 +122,7 @@ int evalgate_install(Py_tracefunc hook)
                             (here - stack_floor) / BYTES_PER_LEVEL < (uintptr_t)Py_GetRecursionLimit()))
         return 0;
     gate_hook = hook;
-    _PyInterpreterState_SetEvalFrameFunc(interp, gate_eval);
+    compat_set_eval(interp, gate_eval);
     gate_in = 1;
     return 1;
 }
@@ -156,8 +132,8 @@ void evalgate_remove(void)
     if (!gate_in)
         return;
     PyInterpreterState *interp = PyThreadState_Get()->interp;
-    if (_PyInterpreterState_GetEvalFrameFunc(interp) == gate_eval)
-        _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
+    if (compat_eval_is(interp, gate_eval))
+        compat_set_eval(interp, NULL);
     gate_in = 0;
 }
 
@@ -169,16 +145,11 @@ int evalgate_active(void)
 void evalgate_resume_lines(void)
 {
     PyThreadState *ts = PyThreadState_Get();
-    if (gate_in && ts->c_tracefunc == NULL)
+    if (gate_in && compat_trace_hook(ts) == NULL)
         set_lines(ts, 1);
 }
 
 #else
-
-int evalgate_supported(void)
-{
-    return 0;
-}
 
 int evalgate_install(Py_tracefunc hook)
 {

@@ -3,16 +3,14 @@
  * With the gate in, every Python frame of the interpreter starts through
  * it.  A frame whose code is profiled runs with the trace hook on, so it
  * delivers its call, line and return events; every other frame runs with no
- * hook of ours at all, at full, specialised speed.  The tracer backend
- * (tracer_legacy.c) uses it when it can, instead of its profile hook. */
+ * hook of ours at all, at full, specialised speed.  The tracer (tracer.c)
+ * puts it in when it can, with the legacy mode's trace hook as the hook of
+ * profiled frames.  Its functions are stubs on other versions. */
 #ifndef ML_EVALGATE_H
 #define ML_EVALGATE_H
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-
-/* Whether this build has a gate (3.11). */
-int evalgate_supported(void);
 
 /* Puts the gate in, with hook as the trace hook of profiled frames.
  * Returns 1 when it is in, 0 when it cannot be (another frame evaluator

@@ -1,9 +1,9 @@
 /* heaphook: the allocator hooks. */
 #include "heaphook.h"
 
+#include "compat.h"
 #include "core/mlerr.h"
 #include "core/ptrtab.h"
-#include "engine.h"
 
 #include <malloc.h>
 #include <pthread.h>
@@ -24,19 +24,10 @@ struct ml_pool_header {
     unsigned szidx;
 };
 
-#if PY_VERSION_HEX >= 0x030A0000 && SIZEOF_VOID_P == 8
-#define POOL_SIZE ((uintptr_t)16384) /* 3.10+ with the radix tree */
-#else
-#define POOL_SIZE ((uintptr_t)4096)
-#endif
 #define ALIGNMENT_SHIFT 4
 #define SMALL_MAX 512
 
-#if PY_VERSION_HEX >= 0x030D0000
-/* 3.13 moved the declaration to the internal headers; libpython still
- * exports the function. */
-extern const char *_PyMem_GetCurrentAllocatorName(void);
-#endif
+__thread heap_count heap_tls __attribute__((tls_model("initial-exec")));
 
 typedef enum { MODE_OFF, MODE_PYMALLOC, MODE_MALLOC } hook_mode;
 
@@ -73,7 +64,7 @@ static __thread hook_tls tls __attribute__((tls_model("initial-exec")));
 
 static inline void account(int64_t delta)
 {
-    ml_heap_tls *h = &ml_heap;
+    heap_count *h = &heap_tls;
     h->cur += delta;
     if (h->cur > h->max)
         h->max = h->cur;
@@ -87,7 +78,7 @@ static inline size_t class_size(size_t n)
 static inline size_t pool_block_size(const void *p)
 {
     const struct ml_pool_header *pool =
-        (const struct ml_pool_header *)((uintptr_t)p & ~(POOL_SIZE - 1));
+        (const struct ml_pool_header *)((uintptr_t)p & ~(compat_pymalloc_pool_size() - 1));
     return ((size_t)pool->szidx + 1) << ALIGNMENT_SHIFT;
 }
 
@@ -295,7 +286,7 @@ static int pool_layout_ok(void)
 
 int heaphook_init(void)
 {
-    const char *name = _PyMem_GetCurrentAllocatorName();
+    const char *name = compat_allocator_name();
     if (name && strcmp(name, "pymalloc") == 0) {
         mode = pool_layout_ok() ? MODE_PYMALLOC : MODE_OFF;
         unavailable_why = "pymalloc's pool layout is not the one memline knows";

@@ -2,7 +2,7 @@
  *
  * Hooks on the RAW, MEM and OBJ domains (and pymalloc's arena allocator)
  * chain to the allocators they replace and add each block's size to the
- * calling thread's counter (engine.h: ml_heap).  Sizes:
+ * calling thread's counter (heap_tls, below).  Sizes:
  *   - blocks of 512 bytes or less, which pymalloc serves from its pools,
  *     count as their size class (the request rounded up to 16 bytes), read
  *     from the pool header once pymalloc has shown it owned the block;
@@ -20,6 +20,38 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#include <stdint.h>
+
+/* Per-thread heap counters, written by the hooks and read by the engine
+ * at events.  cur is the net bytes the thread allocated while hooks were
+ * in; max is the highest cur since the engine last lowered it to cur.
+ * Invariant: max >= cur.  Plain thread-local integers, no locks and no
+ * atomics: a thread touches only its own. */
+typedef struct heap_count {
+    int64_t cur;
+    int64_t max;
+} heap_count;
+
+extern __thread heap_count heap_tls __attribute__((tls_model("initial-exec")));
+
+/* Takes bytes out of the calling thread's heap, for an allocation that is
+ * not the program's and is about to be freed (sys.monitoring's argument
+ * ints): the engine must not see it.  The high-water mark is lowered only
+ * when that allocation was its top.  heaphook_unhide puts it back just
+ * before the free takes it off. */
+static inline void heaphook_hide(int64_t bytes)
+{
+    heap_count *h = &heap_tls;
+    if (h->max == h->cur)
+        h->max -= bytes;
+    h->cur -= bytes;
+}
+
+static inline void heaphook_unhide(int64_t bytes)
+{
+    heap_tls.cur += bytes;
+}
 
 /* Works out whether this interpreter's allocators can be accounted (plain
  * pymalloc or malloc; not debug hooks, not a foreign allocator).  Returns 0,

@@ -1,36 +1,23 @@
-/* module: the _memline extension.  It only converts types and raises:
- * measuring is the engine's and the core's job. */
-#include "module.h"
+/* module: the _memline extension module: its functions and its init.  It
+ * only converts types and raises: measuring is the engine's and the core's
+ * job.  Nothing includes a header of this file's: it is the top layer. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
 
 #include "backend.h"
 #include "compat.h"
+#include "core/memsrc.h"
+#include "core/mlerr.h"
 #include "engine.h"
 #include "heaphook.h"
 #include "profiler.h"
+#include "proftype.h"
+#include "pyutil.h"
 #include "stamper.h"
 #include "timeline.h"
 #include "tracer.h"
 #include "usage.h"
 #include "wrapper.h"
-
-PyObject *ml_ProfileError;
-unsigned long ml_main_thread;
-
-PyObject *ml_partial(PyObject *callable, PyObject *kw)
-{
-    PyObject *functools = PyImport_ImportModule("functools");
-    if (!functools)
-        return NULL;
-    PyObject *partial = PyObject_GetAttrString(functools, "partial");
-    Py_DECREF(functools);
-    if (!partial)
-        return NULL;
-    PyObject *args = PyTuple_Pack(1, callable);
-    PyObject *r = args ? PyObject_Call(partial, args, kw) : NULL;
-    Py_XDECREF(args);
-    Py_DECREF(partial);
-    return r;
-}
 
 static PyObject *mod_profile(PyObject *module, PyObject *args, PyObject *kw)
 {
@@ -40,7 +27,7 @@ static PyObject *mod_profile(PyObject *module, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOiO:profile", kwlist, &func, &stream,
                                      &precision, &backend))
         return NULL;
-    if (profiler_parse_backend(backend, &b) < 0)
+    if (backend_parse(backend, &b) < 0)
         return NULL;
     if (func == Py_None) {
         PyObject *self = PyObject_GetAttrString(module, "profile");
@@ -60,7 +47,9 @@ static PyObject *mod_profile(PyObject *module, PyObject *args, PyObject *kw)
     if (!prof)
         return NULL;
     PyObject *r = NULL;
-    int added = profiler_add((MLProfiler *)prof, func);
+    PyObject *f = wrapper_unwrap(func);
+    int added = f ? profiler_add((MLProfiler *)prof, f) : -1;
+    Py_XDECREF(f);
     if (added == 0)
         r = Py_NewRef(func);
     else if (added > 0)
@@ -91,7 +80,7 @@ static PyObject *mod_choose_backend(PyObject *module, PyObject *args, PyObject *
     int b;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:choose_backend", kwlist, &name))
         return NULL;
-    if (profiler_parse_backend(name, &b) < 0)
+    if (backend_parse(name, &b) < 0)
         return NULL;
     return PyUnicode_FromString(backend_name(b));
 }
@@ -132,20 +121,117 @@ static PyObject *mod_heap_info(PyObject *module, PyObject *unused)
                          "footprint", (Py_ssize_t)heaphook_footprint());
 }
 
-/* The tracer backend in use while profiling, or None (for tests). */
-static PyObject *mod_tracer_backend(PyObject *module, PyObject *unused)
+/* ---- the scripted memory source, for tests (engine_use_script) ---- */
+
+static memsrc *script;
+static int64_t script_clock_ns;
+
+static PyObject *mod_script_begin(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    long long bytes = PyLong_AsLongLong(arg);
+    if (bytes == -1 && PyErr_Occurred())
+        return NULL;
+    if (tracer_mode()) {
+        PyErr_SetString(PyExc_RuntimeError, "the memory source cannot change while profiling");
+        return NULL;
+    }
+    if (!script && memsrc_open_script(&script, 0) != ML_OK)
+        return PyErr_NoMemory();
+    memsrc_script_set(script, bytes);
+    script_clock_ns = 0;
+    engine_use_script(script, &script_clock_ns);
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_script_set(PyObject *module, PyObject *args, PyObject *kw)
+{
+    (void)module;
+    static char *kwlist[] = {"bytes", "clock_ns", NULL};
+    PyObject *bytes = Py_None, *clock = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OO:_script_set", kwlist, &bytes, &clock))
+        return NULL;
+    if (!script) {
+        PyErr_SetString(PyExc_RuntimeError, "no scripted source: call _script_begin first");
+        return NULL;
+    }
+    if (bytes != Py_None) {
+        long long b = PyLong_AsLongLong(bytes);
+        if (b == -1 && PyErr_Occurred())
+            return NULL;
+        memsrc_script_set(script, b);
+    }
+    if (clock != Py_None) {
+        long long c = PyLong_AsLongLong(clock);
+        if (c == -1 && PyErr_Occurred())
+            return NULL;
+        script_clock_ns = c;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_script_reads(PyObject *module, PyObject *unused)
 {
     (void)module;
     (void)unused;
-    const char *name = tracer_backend();
+    return PyLong_FromUnsignedLongLong(script ? memsrc_script_reads(script) : 0);
+}
+
+static PyObject *mod_script_end(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    if (tracer_mode()) {
+        PyErr_SetString(PyExc_RuntimeError, "the memory source cannot change while profiling");
+        return NULL;
+    }
+    engine_use_script(NULL, NULL);
+    memsrc_close(script);
+    script = NULL;
+    Py_RETURN_NONE;
+}
+
+/* The tracer mode in use while profiling, or None (for tests). */
+static PyObject *mod_tracer_mode(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    const char *name = tracer_mode();
     if (!name)
         Py_RETURN_NONE;
     return PyUnicode_FromString(name);
 }
 
+/* For tests: which tracer mode the next profiling session tries first. */
+static PyObject *mod_set_tracer_mode(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    const char *name = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
+    if (!name)
+        return PyErr_Format(PyExc_TypeError, "a tracer mode name is a str, not %R", arg);
+    if (tracer_mode()) {
+        PyErr_SetString(PyExc_RuntimeError, "the tracer mode cannot change while profiling");
+        return NULL;
+    }
+    if (tracer_prefer(name) < 0)
+        return PyErr_Format(PyExc_ValueError, "unknown tracer mode %R: choose 'default' "
+                            "or 'legacy'", arg);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
-    {"_tracer_backend", mod_tracer_backend, METH_NOARGS,
-     "The tracer backend delivering events now: 'gate', 'legacy' or None."},
+    {"_tracer_mode", mod_tracer_mode, METH_NOARGS,
+     "The tracer mode delivering events now: 'gate', 'monitoring', 'legacy' or None."},
+    {"_script_begin", mod_script_begin, METH_O,
+     "For tests: from now on every OS reading is the given bytes (see _script_set)."},
+    {"_script_set", (PyCFunction)(void (*)(void))mod_script_set, METH_VARARGS | METH_KEYWORDS,
+     "For tests: _script_set(bytes=None, clock_ns=None) sets the next readings and the clock."},
+    {"_script_reads", mod_script_reads, METH_NOARGS,
+     "For tests: how many times the engine read the scripted source."},
+    {"_script_end", mod_script_end, METH_NOARGS,
+     "For tests: readings come from the OS again."},
+    {"_set_tracer_mode", mod_set_tracer_mode, METH_O,
+     "For tests: 'legacy' or 'default', the mode the next session tries first."},
     {"_allocator_state", mod_allocator_state, METH_NOARGS,
      "The allocator functions currently installed, per domain (for tests)."},
     {"_mprof_main", timeline_main, METH_O,
@@ -183,14 +269,8 @@ PyMODINIT_FUNC PyInit__memline(void)
     PyObject *m = PyModule_Create(&module_def);
     if (!m)
         return NULL;
-    ml_main_thread = PyThread_get_thread_ident();
-    ml_ProfileError = PyErr_NewExceptionWithDoc(
-        "memline.ProfileError",
-        "profile() was given something without Python code to profile.",
-        PyExc_TypeError, NULL);
-    if (!ml_ProfileError || PyModule_AddObjectRef(m, "ProfileError", ml_ProfileError) < 0 ||
-        PyModule_AddStringConstant(m, "__version__", MEMLINE_VERSION) < 0 ||
-        engine_init() < 0 || heaphook_init() < 0 || tracer_init(m) < 0 || profiler_init_type(m) < 0 ||
+    if (pyutil_init(m) < 0 || PyModule_AddStringConstant(m, "__version__", MEMLINE_VERSION) < 0 ||
+        engine_init() < 0 || heaphook_init() < 0 || tracer_init(m) < 0 || proftype_init(m) < 0 ||
         wrapper_init_type(m) < 0 || stamper_init_type(m) < 0) {
         Py_DECREF(m);
         return NULL;

@@ -1,4 +1,4 @@
-/* monitor: the sys.monitoring backend (3.12+).
+/* monitor: the sys.monitoring tracer mode (3.12+).
  *
  * Why: on 3.12+ the legacy hooks are themselves run through sys.monitoring
  * with events on every code object, so a profiler built on them pays for
@@ -20,19 +20,14 @@
 #include "monitor.h"
 
 #include "compat.h"
+#include "core/mlalloc.h"
 #include "engine.h"
 #include "heaphook.h"
 
-#include <frameobject.h>
+#include <limits.h>
 #include <stdarg.h>
 
-#if PY_VERSION_HEX >= 0x030C0000
-#define MONITOR 1
-#else
-#define MONITOR 0
-#endif
-
-#if MONITOR
+#if ML_HAVE_MONITORING
 
 enum { EV_LINE, EV_START, EV_RESUME, EV_RETURN, EV_YIELD, EV_JUMP, EV_UNWIND, EV_THROW, EV_COUNT };
 
@@ -56,10 +51,10 @@ static int tool = -1;                 /* our tool id while in, else -1 */
  * sends, and as a guard for the others. */
 static inline ml_code *profiled(PyObject *code)
 {
-    if (!PyCode_Check(code) || ((PyCodeObject *)code)->co_extra == NULL)
+    if (!PyCode_Check(code) || !compat_code_has_extra((PyCodeObject *)code))
         return NULL;
     ml_code *rec = engine_code((PyCodeObject *)code);
-    return rec && rec->n > 0 ? rec : NULL;
+    return rec && rec->nsinks > 0 ? rec : NULL;
 }
 
 /* sys.monitoring makes the int it passes us (an offset or a line; small
@@ -75,16 +70,13 @@ static inline int64_t hide_arg(PyObject *arg)
     if (!PyLong_CheckExact(arg) || Py_REFCNT(arg) != 1)
         return 0;
     int64_t bytes = int_bytes; /* offsets and lines fit one digit */
-    ml_heap_tls *h = &ml_heap;
-    if (h->max == h->cur)
-        h->max -= bytes;
-    h->cur -= bytes;
+    heaphook_hide(bytes);
     return bytes;
 }
 
 static inline void unhide_arg(int64_t bytes)
 {
-    ml_heap.cur += bytes; /* the int's free follows at once and takes it off */
+    heaphook_unhide(bytes); /* the int's free follows at once and takes it off */
 }
 
 enum frame_event { FRAME_START, FRAME_RESUME, FRAME_LEAVE };
@@ -181,11 +173,6 @@ static PyMethodDef callback_defs[EV_COUNT] = {
     [EV_UNWIND] = {"_monitor_unwind", (PyCFunction)(void (*)(void))on_leave, METH_FASTCALL, NULL},
     [EV_THROW] = {"_monitor_throw", (PyCFunction)(void (*)(void))on_resume, METH_FASTCALL, NULL},
 };
-
-int monitor_supported(void)
-{
-    return 1;
-}
 
 int monitor_init(void)
 {
@@ -319,10 +306,49 @@ int monitor_active(void)
     return tool >= 0;
 }
 
+/* Each code unit's line, for the jump events, in one pass over
+ * code.co_lines() (-1 where no line), handed to code's record.  Without it
+ * (out of memory) jumps within a line go unreported. */
+static void build_unit_lines(PyCodeObject *code)
+{
+    ml_code *rec = engine_code(code);
+    if (!rec || rec->unit_lines)
+        return;
+    PyObject *bytes = PyCode_GetCode(code);
+    Py_ssize_t n = bytes ? PyBytes_GET_SIZE(bytes) / 2 : 0;
+    Py_XDECREF(bytes);
+    int *lines = n > 0 && n < INT_MAX ? ml_malloc((size_t)n * sizeof *lines) : NULL;
+    PyObject *ranges = lines ? PyObject_CallMethod((PyObject *)code, "co_lines", NULL) : NULL;
+    PyObject *it = ranges ? PyObject_GetIter(ranges) : NULL;
+    Py_XDECREF(ranges);
+    if (!it) {
+        PyErr_Clear();
+        ml_free(lines);
+        return;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        lines[i] = -1;
+    PyObject *r;
+    while ((r = PyIter_Next(it)) != NULL) {
+        long start, end;
+        PyObject *line;
+        if (PyArg_ParseTuple(r, "llO", &start, &end, &line) && line != Py_None) {
+            int l = (int)PyLong_AsLong(line);
+            for (long u = start / 2; u >= 0 && u < end / 2 && u < n; u++)
+                lines[u] = l;
+        }
+        Py_DECREF(r);
+    }
+    Py_DECREF(it);
+    PyErr_Clear();
+    engine_code_set_unit_lines(rec, lines, (int)n);
+}
+
 void monitor_code_added(PyCodeObject *code)
 {
     PyObject *et, *ev, *tb;
     PyErr_Fetch(&et, &ev, &tb);
+    build_unit_lines(code);
     if (!codes)
         codes = PyList_New(0);
     int known = 0;
@@ -336,11 +362,6 @@ void monitor_code_added(PyCodeObject *code)
 }
 
 #else
-
-int monitor_supported(void)
-{
-    return 0;
-}
 
 int monitor_init(void)
 {

@@ -3,61 +3,76 @@
  * proftype.c, the report in show.c. */
 #include "profiler.h"
 
-#include "core/mlerr.h"
-#include "core/report.h"
-#include "core/sbuf.h"
+#include "backend.h"
 #include "compat.h"
+#include "core/mlerr.h"
+#include "core/mlunits.h"
 #include "heaphook.h"
-#include "module.h"
 #include "tracer.h"
-#include "wrapper.h"
 
-#include <structmember.h>
+#include <assert.h>
+#include <stddef.h>
 
-PyObject *profiler_unwrap(PyObject *func)
+static void on_limit(engine_client *client, int64_t now, PyFrameObject *frame);
+
+int profiler_create(MLProfiler *prof)
 {
-    PyObject *f = wrapper_function(func);
-    if (f)
-        func = f;
-    if (PyMethod_Check(func))
-        func = PyMethod_GET_FUNCTION(func);
-    if (PyObject_TypeCheck(func, &PyClassMethod_Type) ||
-        PyObject_TypeCheck(func, &PyStaticMethod_Type)) {
-        PyObject *inner = PyObject_GetAttrString(func, "__func__");
-        if (!inner)
-            return NULL;
-        PyObject *r = profiler_unwrap(inner);
-        Py_DECREF(inner);
-        return r;
+    prof->tab = linetab_new();
+    prof->codes = PyList_New(0);
+    prof->funcs = PyDict_New();
+    if (!prof->tab || !prof->codes || !prof->funcs) {
+        PyErr_NoMemory();
+        return -1;
     }
-    if (!PyFunction_Check(func)) {
-        PyErr_Format(ml_ProfileError,
-                     "profile() needs a Python function or method, got %.100s object %R",
-                     Py_TYPE(func)->tp_name, func);
-        return NULL;
-    }
-    return Py_NewRef(func);
+    prof->client.probe.kind = MEMSRC_RSS;
+    prof->client.on_limit = on_limit;
+    return 0;
 }
 
-static PyObject *code_qualname(PyCodeObject *code)
+int profiler_configure(MLProfiler *prof, int backend, int children, int64_t limit)
 {
-#if PY_VERSION_HEX >= 0x030B0000
-    return code->co_qualname;
-#else
-    return code->co_name;
-#endif
+    if (backend == ML_BACKEND_HEAP && heaphook_unavailable()) {
+        PyErr_Format(PyExc_ValueError, "the heap backend cannot work here: %s",
+                     heaphook_unavailable());
+        return -1;
+    }
+    ml_probe *probe = &prof->client.probe;
+    prof->backend = backend;
+    probe->kind = backend_kind(backend);
+    probe->heap = backend == ML_BACKEND_HEAP;
+    probe->exact = backend == ML_BACKEND_RSS_EXACT;
+    probe->cached = !probe->heap && !probe->exact && !children && heaphook_unavailable() == NULL;
+    probe->children = children;
+    prof->limit_set = limit;
+    prof->client.limit = limit;
+    return 0;
+}
+
+void profiler_destroy(MLProfiler *prof)
+{
+    profiler_disable(prof);
+    engine_invalidate();
+    if (prof->codes) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(prof->codes); i++)
+            engine_unregister((PyCodeObject *)PyList_GET_ITEM(prof->codes, i), &prof->client);
+    }
+    Py_CLEAR(prof->codes);
+    Py_CLEAR(prof->funcs);
+    linetab_free(prof->tab);
+    prof->tab = NULL;
 }
 
 /* Registers code and the code objects nested in it (comprehensions,
  * lambdas, inner functions) with the engine, charging all to fn. */
 static int register_tree(MLProfiler *prof, PyCodeObject *code, linefunc *fn, int toplevel)
 {
-    if (engine_register(code, prof, fn, toplevel) < 0)
+    if (engine_register(code, &prof->client, fn, toplevel) < 0)
         return -1;
     if (PyList_Append(prof->codes, (PyObject *)code) < 0) {
-        engine_unregister(code, prof);
+        engine_unregister(code, &prof->client);
         return -1;
     }
+    tracer_code_added(code);
     PyObject *consts = code->co_consts;
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(consts); i++) {
         PyObject *c = PyTuple_GET_ITEM(consts, i);
@@ -98,9 +113,8 @@ static int source_span(PyObject *func, int *first, int *nlines)
 
 int profiler_add(MLProfiler *prof, PyObject *func)
 {
-    PyObject *f = profiler_unwrap(func);
-    if (!f)
-        return -1;
+    assert(PyFunction_Check(func));
+    PyObject *f = Py_NewRef(func);
     int rc = -1;
     PyCodeObject *code = (PyCodeObject *)PyFunction_GET_CODE(f);
     int known = PyDict_Contains(prof->funcs, (PyObject *)code);
@@ -115,7 +129,7 @@ int profiler_add(MLProfiler *prof, PyObject *func)
     if (found == 0) {
         PySys_FormatStderr("memline: warning: cannot find the source of %U (%U); "
                            "it runs unprofiled\n",
-                           code_qualname(code), code->co_filename);
+                           compat_code_qualname(code), code->co_filename);
         rc = 0;
         goto done;
     }
@@ -140,22 +154,50 @@ done:
     return rc;
 }
 
+/* Reference-counted session: the first profiler on installs the heap hooks
+ * and starts the tracer in every thread, the last one off stops both.  A
+ * new session starts with fresh shadow stacks. */
+static int session_refs;
+
+static int session_acquire(void)
+{
+    if (session_refs++ > 0)
+        return 0;
+    engine_invalidate();
+    if (heaphook_install() < 0 || tracer_start() < 0) {
+        heaphook_remove();
+        session_refs--;
+        return -1;
+    }
+    return 0;
+}
+
+static void session_release(void)
+{
+    assert(session_refs > 0);
+    if (--session_refs > 0)
+        return;
+    tracer_stop();
+    heaphook_remove();
+    engine_invalidate();
+}
+
 int profiler_enable(MLProfiler *prof)
 {
-    if (prof->on)
+    if (prof->client.on)
         return 0;
-    if (engine_acquire() < 0)
+    if (session_acquire() < 0)
         return -1;
-    prof->on = 1;
+    prof->client.on = 1;
     return 0;
 }
 
 void profiler_disable(MLProfiler *prof)
 {
-    if (!prof->on)
+    if (!prof->client.on)
         return;
-    prof->on = 0;
-    engine_release();
+    prof->client.on = 0;
+    session_release();
 }
 
 int profiler_enable_by_count(MLProfiler *prof)
@@ -179,20 +221,22 @@ void profiler_clear(MLProfiler *prof)
 
 /* ---- --pdb-mmem ---- */
 
-void profiler_over_limit(MLProfiler *prof, int64_t now, PyFrameObject *frame)
+/* The engine's on_limit callback: prints why and hands the thread to pdb
+ * at frame's line.  Cannot fail (errors are cleared). */
+static void on_limit(engine_client *client, int64_t now, PyFrameObject *frame)
 {
     /* The one place a hook calls Python, on purpose: the user asked for the
      * debugger at the line where memory crossed the limit, and pdb can only
      * stop there if it takes over tracing now, from inside this event (a
      * pending call would run lines later, wherever the eval loop next
      * checks).  Errors are cleared: the program must not see them. */
-    int64_t limit = prof->max_mem;
-    prof->max_mem = 0; /* one stop per crossing; pdb drives from here */
+    int64_t limit = client->limit;
+    client->limit = 0; /* one stop per crossing; pdb drives from here */
     PyObject *et, *ev, *tb;
     PyErr_Fetch(&et, &ev, &tb);
     PySys_WriteStdout("Current memory %.2f MiB exceeded the maximum of %.2f MiB\n"
                       "Stepping into the debugger\n",
-                      (double)now / 1048576.0, (double)limit / 1048576.0);
+                      ml_mib(now), ml_mib(limit));
     PyObject *pdb = PyImport_ImportModule("pdb");
     PyObject *dbg = pdb ? PyObject_CallMethod(pdb, "Pdb", NULL) : NULL;
     PyObject *r = dbg ? PyObject_CallMethod(dbg, "set_trace", "O", (PyObject *)frame) : NULL;
@@ -211,6 +255,5 @@ void profiler_over_limit(MLProfiler *prof, int64_t now, PyFrameObject *frame)
      * (continue), take the lines back now; else keep seeing calls and
      * returns, so our line hook comes back at the first one after pdb lets
      * go. */
-    tracer_keep_boundaries();
-    tracer_lines(1);
+    tracer_take_back_lines();
 }

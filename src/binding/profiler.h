@@ -1,41 +1,50 @@
-/* profiler: the LineProfiler type, memory_profiler's profiler object.
+/* profiler: what a LineProfiler (memory_profiler's profiler object) does:
+ * it registers functions with the engine, turns on and off, and reports.
  *
- * A profiler owns a line table and the list of code objects it registered
- * with the engine.  It charges lines only while it is on (enable, or a
- * positive enable_by_count). */
+ * A profiler owns a line table, the list of code objects it registered
+ * with the engine, and its engine_client, through which the engine charges
+ * its lines while it is on (enable, or a positive enable_by_count).  Its
+ * Python type is in proftype.c; its report in show.c. */
 #ifndef ML_PROFILER_H
 #define ML_PROFILER_H
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <frameobject.h>
 
 #include "core/linetab.h"
-#include "backend.h"
 #include "engine.h"
 
+/* Invariant: every code object in codes is registered with the engine for
+ * client; funcs maps each top-level one to the index of its function in
+ * tab; client.on is set exactly between enable and disable. */
 typedef struct MLProfiler {
     PyObject_HEAD
-    linetab *tab;      /* owned */
-    PyObject *codes;   /* list of the code objects registered, strong refs */
-    PyObject *funcs;   /* dict: toplevel code -> linefunc index, as int */
-    int on;            /* between enable() and disable() */
-    int count;         /* enable_by_count nesting */
-    int backend;       /* ML_BACKEND_* */
-    ml_probe probe;    /* what the engine reads for this profiler */
-    int64_t max_mem;   /* --pdb-mmem threshold in bytes; 0 = off */
-    int64_t max_mem_hit; /* the threshold that was crossed, for the message */
+    engine_client client; /* what the engine reads at each event */
+    linetab *tab;         /* owned */
+    PyObject *codes;      /* list of the code objects registered, strong refs */
+    PyObject *funcs;      /* dict: toplevel code -> linefunc index, as int */
+    int count;            /* enable_by_count nesting */
+    int backend;          /* ML_BACKEND_* (backend.h) */
+    int64_t limit_set;    /* the --pdb-mmem limit asked for, in bytes; 0 = none */
     PyObject *weakreflist;
 } MLProfiler;
 
-extern PyTypeObject MLProfiler_Type;
+/* Sets up a new profiler's fields (the type's tp_new).  Returns 0, or -1
+ * with MemoryError set; the profiler is then freed by its dealloc. */
+int profiler_create(MLProfiler *prof);
 
-int profiler_init_type(PyObject *module);
+/* Sets what prof measures: a backend (backend.h), child processes' memory
+ * added or not, and a --pdb-mmem limit in bytes (0 = none).  Returns 0, or
+ * -1 with ValueError set (the heap backend where it cannot work). */
+int profiler_configure(MLProfiler *prof, int backend, int children, int64_t limit);
 
-/* Adds func (a function, method, classmethod or staticmethod) to prof.
- * Returns 1 when added (or already there), 0 when its source cannot be found
- * (a warning was printed and the function runs unprofiled), -1 with an
- * exception set (ProfileError for objects that have no Python code). */
+/* Unregisters everything and frees what prof owns (the type's dealloc). */
+void profiler_destroy(MLProfiler *prof);
+
+/* Adds func, a plain Python function (wrapper.h unwraps what users pass),
+ * to prof.  Returns 1 when added (or already there), 0 when its source
+ * cannot be found (a warning was printed and the function runs
+ * unprofiled), -1 with an exception set. */
 int profiler_add(MLProfiler *prof, PyObject *func);
 
 int profiler_enable(MLProfiler *prof);
@@ -54,20 +63,7 @@ int profiler_func_ran(const linefunc *fn);
  * exception set. */
 PyObject *profiler_code_map(MLProfiler *prof);
 
-/* Parses a backend argument (None = the default) into *backend.  Returns 0,
- * or -1 with ValueError naming the choices. */
-int profiler_parse_backend(PyObject *arg, int *backend);
-
 /* Forgets every measurement, keeping the functions. */
 void profiler_clear(MLProfiler *prof);
-
-/* Called by the engine (inside the line hook) when a reading reached
- * max_mem: prints why and hands the thread to pdb at frame's next line.
- * Cannot fail (errors are cleared). */
-void profiler_over_limit(MLProfiler *prof, int64_t now, PyFrameObject *frame);
-
-/* The plain function under func: unwraps bound methods, classmethod and
- * staticmethod objects.  New reference, or NULL with ProfileError set. */
-PyObject *profiler_unwrap(PyObject *func);
 
 #endif

@@ -1,13 +1,14 @@
 /* proftype: the LineProfiler type: its constructor, methods and
- * attributes.  What they do lives in profiler.c and show.c. */
-#include "profiler.h"
+ * attributes.  What they do lives in profiler.c and show.c; the wrappers
+ * they hand out in wrapper.c. */
+#include "proftype.h"
 
+#include "backend.h"
 #include "compat.h"
-#include "heaphook.h"
-#include "module.h"
+#include "core/mlunits.h"
+#include "profiler.h"
+#include "pyutil.h"
 #include "wrapper.h"
-
-#include <structmember.h>
 
 static PyObject *prof_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
@@ -16,35 +17,11 @@ static PyObject *prof_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     MLProfiler *self = (MLProfiler *)type->tp_alloc(type, 0);
     if (!self)
         return NULL;
-    self->tab = linetab_new();
-    self->codes = PyList_New(0);
-    self->funcs = PyDict_New();
-    if (!self->tab || !self->codes || !self->funcs) {
+    if (profiler_create(self) < 0) {
         Py_DECREF(self);
-        return PyErr_NoMemory();
+        return NULL;
     }
-    self->probe.kind = MEMSRC_RSS;
     return (PyObject *)self;
-}
-
-/* Parses a backend argument (None = default) into *backend.  Returns 0, or
- * -1 with ValueError naming the choices. */
-int profiler_parse_backend(PyObject *arg, int *backend)
-{
-    if (!arg || arg == Py_None) {
-        *backend = ML_BACKEND_RSS;
-        return 0;
-    }
-    const char *name = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
-    int b = name ? backend_lookup(name) : -1;
-    if (b < 0) {
-        PyErr_Clear();
-        PyErr_Format(PyExc_ValueError, "unknown memory backend %R; choose one of %s", arg,
-                     backend_choices());
-        return -1;
-    }
-    *backend = b;
-    return 0;
 }
 
 static int prof_init(MLProfiler *self, PyObject *args, PyObject *kw)
@@ -55,20 +32,10 @@ static int prof_init(MLProfiler *self, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|pOO:LineProfiler", kwlist, &children,
                                      &backend, &max_mem))
         return -1;
-    if (profiler_parse_backend(backend, &self->backend) < 0)
+    int b;
+    if (backend_parse(backend, &b) < 0)
         return -1;
-    if (self->backend == ML_BACKEND_HEAP && heaphook_unavailable()) {
-        PyErr_Format(PyExc_ValueError, "the heap backend cannot work here: %s",
-                     heaphook_unavailable());
-        return -1;
-    }
-    self->probe.kind = backend_kind(self->backend);
-    self->probe.heap = self->backend == ML_BACKEND_HEAP;
-    self->probe.exact = self->backend == ML_BACKEND_RSS_EXACT;
-    self->probe.cached = !self->probe.heap && !self->probe.exact && !children &&
-                         heaphook_unavailable() == NULL;
-    self->probe.children = children;
-    self->max_mem = 0;
+    int64_t limit = 0;
     if (max_mem != Py_None) {
         double mib = PyFloat_AsDouble(max_mem);
         if (mib == -1.0 && PyErr_Occurred())
@@ -77,9 +44,9 @@ static int prof_init(MLProfiler *self, PyObject *args, PyObject *kw)
             PyErr_SetString(PyExc_ValueError, "max_mem must be a positive number of MiB");
             return -1;
         }
-        self->max_mem = (int64_t)(mib * 1048576.0);
+        limit = ml_bytes_of_mib(mib);
     }
-    return 0;
+    return profiler_configure(self, b, children, limit);
 }
 
 /* codes and funcs hold only code objects and ints, which cannot lead back
@@ -98,26 +65,23 @@ static void prof_dealloc(MLProfiler *self)
     PyObject_GC_UnTrack(self);
     if (self->weakreflist)
         PyObject_ClearWeakRefs((PyObject *)self);
-    profiler_disable(self);
-    engine_invalidate();
-    if (self->codes) {
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(self->codes); i++)
-            engine_unregister((PyCodeObject *)PyList_GET_ITEM(self->codes, i), self);
-    }
-    Py_CLEAR(self->codes);
-    Py_CLEAR(self->funcs);
-    linetab_free(self->tab);
+    profiler_destroy(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static PyObject *prof_add_function(MLProfiler *self, PyObject *func)
 {
-    return profiler_add(self, func) < 0 ? NULL : Py_NewRef(Py_None);
+    PyObject *f = wrapper_unwrap(func);
+    if (!f)
+        return NULL;
+    int rc = profiler_add(self, f);
+    Py_DECREF(f);
+    return rc < 0 ? NULL : Py_NewRef(Py_None);
 }
 
 static PyObject *prof_wrap_function(MLProfiler *self, PyObject *func)
 {
-    PyObject *f = profiler_unwrap(func);
+    PyObject *f = wrapper_unwrap(func);
     if (!f)
         return NULL;
     PyObject *w = wrapper_new(f, self, 0, NULL, 1);
@@ -135,7 +99,11 @@ static PyObject *prof_call(MLProfiler *self, PyObject *args, PyObject *kw)
         return NULL;
     if (func == Py_None)
         return ml_partial((PyObject *)self, NULL);
-    int added = profiler_add(self, func);
+    PyObject *f = wrapper_unwrap(func);
+    if (!f)
+        return NULL;
+    int added = profiler_add(self, f);
+    Py_DECREF(f);
     if (added < 0)
         return NULL;
     if (added == 0)
@@ -215,15 +183,15 @@ static PyObject *prof_get_backend(MLProfiler *self, void *closure)
 static PyObject *prof_get_children(MLProfiler *self, void *closure)
 {
     (void)closure;
-    return PyBool_FromLong(self->probe.children);
+    return PyBool_FromLong(self->client.probe.children);
 }
 
 static PyObject *prof_get_max_mem(MLProfiler *self, void *closure)
 {
     (void)closure;
-    if (self->max_mem <= 0)
+    if (self->limit_set <= 0)
         Py_RETURN_NONE;
-    return PyFloat_FromDouble((double)self->max_mem / 1048576.0);
+    return PyFloat_FromDouble(ml_mib(self->limit_set));
 }
 
 static PyObject *prof_get_count(MLProfiler *self, void *closure)
@@ -284,7 +252,12 @@ PyTypeObject MLProfiler_Type = {
     .tp_weaklistoffset = offsetof(MLProfiler, weakreflist),
 };
 
-int profiler_init_type(PyObject *module)
+int proftype_check(PyObject *obj)
+{
+    return PyObject_TypeCheck(obj, &MLProfiler_Type);
+}
+
+int proftype_init(PyObject *module)
 {
     if (PyType_Ready(&MLProfiler_Type) < 0)
         return -1;

@@ -4,6 +4,7 @@
 #include "profiler.h"
 
 #include "core/mlerr.h"
+#include "core/mlunits.h"
 #include "core/report.h"
 #include "core/sbuf.h"
 #include "compat.h"
@@ -138,8 +139,8 @@ PyObject *profiler_code_map(MLProfiler *self)
         PyObject *rows = PyList_New(fn->nlines);
         for (int j = 0; rows && j < fn->nlines; j++) {
             const linestat *st = &fn->rows[j];
-            PyObject *v = st->seen ? Py_BuildValue("(ddK)", (double)st->mem_incr / 1048576.0,
-                                                   (double)st->mem_max / 1048576.0,
+            PyObject *v = st->seen ? Py_BuildValue("(ddK)", ml_mib(st->mem_incr),
+                                                   ml_mib(st->mem_max),
                                                    (unsigned long long)st->occurrences)
                                    : Py_NewRef(Py_None);
             PyObject *row = v ? Py_BuildValue("(iN)", fn->first + j, v) : NULL;

@@ -3,6 +3,7 @@
 
 #include "backend.h"
 #include "compat.h"
+#include "core/mlunits.h"
 #include "engine.h"
 #include "wrapper.h"
 
@@ -38,10 +39,12 @@ static double wall_now(void)
 
 static double mem_now(MLStamper *self)
 {
-    return (double)engine_read(&self->probe) / 1048576.0;
+    return ml_mib(engine_read(&self->probe));
 }
 
-Py_ssize_t stamper_enter(PyObject *obj, Py_ssize_t index)
+/* Around each call of a stamped function number index (wrapper_around):
+ * returns the record's number, or -1 with MemoryError set. */
+static Py_ssize_t stamper_enter(PyObject *obj, Py_ssize_t index)
 {
     MLStamper *self = (MLStamper *)obj;
     if (self->n == self->cap) {
@@ -63,7 +66,7 @@ Py_ssize_t stamper_enter(PyObject *obj, Py_ssize_t index)
     return self->n++;
 }
 
-void stamper_exit(PyObject *obj, Py_ssize_t record)
+static void stamper_exit(PyObject *obj, Py_ssize_t record)
 {
     MLStamper *self = (MLStamper *)obj;
     stamp *s = &self->stamps[record];
@@ -96,9 +99,11 @@ static Py_ssize_t add_name(MLStamper *self, PyObject *key, PyObject *module, PyO
     return i;
 }
 
+static const wrapper_around stamp_around = {stamper_enter, stamper_exit};
+
 static Py_ssize_t add_function(MLStamper *self, PyObject *func)
 {
-    PyObject *f = profiler_unwrap(func);
+    PyObject *f = wrapper_unwrap(func);
     if (!f)
         return -1;
     PyObject *module = PyObject_GetAttrString(f, "__module__");
@@ -134,7 +139,7 @@ static int st_init(MLStamper *self, PyObject *args, PyObject *kw)
     int children = 0;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|Op:TimeStamper", kwlist, &backend, &children))
         return -1;
-    if (profiler_parse_backend(backend, &self->backend) < 0)
+    if (backend_parse(backend, &self->backend) < 0)
         return -1;
     self->probe.kind = backend_kind(self->backend);
     self->probe.heap = self->backend == ML_BACKEND_HEAP;
@@ -161,13 +166,13 @@ static PyObject *st_call(MLStamper *self, PyObject *args, PyObject *kw)
     Py_ssize_t i = add_function(self, func);
     if (i < 0)
         return NULL;
-    return wrapper_new_stamped(func, (PyObject *)self, i);
+    return wrapper_new_around(func, &stamp_around, (PyObject *)self, i);
 }
 
 static PyObject *st_decorate(MLStamper *self, PyObject *func)
 {
     Py_ssize_t i = add_function(self, func);
-    return i < 0 ? NULL : wrapper_new_stamped(func, (PyObject *)self, i);
+    return i < 0 ? NULL : wrapper_new_around(func, &stamp_around, (PyObject *)self, i);
 }
 
 static PyObject *st_add_function(MLStamper *self, PyObject *func)

@@ -12,9 +12,4 @@ extern PyTypeObject MLStamper_Type;
 
 int stamper_init_type(PyObject *module);
 
-/* Called by a stamped wrapper around each call of function number index.
- * stamper_enter returns the record's number, or -1 with MemoryError set. */
-Py_ssize_t stamper_enter(PyObject *stamper, Py_ssize_t index);
-void stamper_exit(PyObject *stamper, Py_ssize_t record);
-
 #endif

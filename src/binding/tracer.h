@@ -1,42 +1,50 @@
 /* tracer: where the engine's events come from.
  *
- * tracer_legacy.c implements these calls with one of three backends, the
- * first that can go in: on 3.11 the frame gate (evalgate.h), which switches
- * its trace hook on for profiled frames only; on 3.12+ sys.monitoring with
- * local events on profiled code objects (monitor.h); else the legacy hooks,
- * PyEval_SetProfile for call/return events and a PyEval_SetTrace line hook
- * that is on while the innermost frame is profiled.  MEMLINE_TRACER=legacy
- * picks the last.  Unprofiled code gets no line events from any. */
+ * Three modes deliver the same events (engine_on_call/return/line), and
+ * tracer.c picks the first that can go in when a session starts:
+ *   - "gate" (3.11, evalgate.h): a PEP 523 frame evaluator turns the trace
+ *     hook on for profiled frames only; unprofiled code runs untraced;
+ *   - "monitoring" (3.12+, monitor.h): sys.monitoring with local events on
+ *     the profiled code objects only;
+ *   - "legacy" (every version, tracer_legacy.h): PyEval_SetProfile for
+ *     calls and returns, and a PyEval_SetTrace line hook while the
+ *     innermost frame is profiled.  Used on 3.8-3.10, when the others
+ *     cannot go in (another frame evaluator, a raised recursion limit, no
+ *     free tool id), and with MEMLINE_TRACER=legacy.
+ * Unprofiled code gets no line events from any of them. */
 #ifndef ML_TRACER_H
 #define ML_TRACER_H
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-/* Starts delivering call/return events in every thread of the interpreter,
- * present and future.  Returns 0, or -1 with an exception set. */
+/* Reads MEMLINE_TRACER and makes what the modes need.  Returns 0, or -1
+ * with an exception set.  Called once, from module init. */
+int tracer_init(PyObject *module);
+
+/* Which mode the next session tries first: "legacy", or "default" (the
+ * version's best).  Returns 0, or -1 for an unknown name.  Only between
+ * sessions. */
+int tracer_prefer(const char *name);
+
+/* Starts delivering events in every thread of the interpreter, present and
+ * future.  Returns 0, or -1 with an exception set. */
 int tracer_start(void);
 
 /* Stops all events in every thread.  Cannot fail. */
 void tracer_stop(void);
 
-/* Turns line events on or off for the calling thread. */
-void tracer_lines(int on);
+/* The mode delivering events now: "gate", "monitoring" or "legacy"; NULL
+ * while no session runs. */
+const char *tracer_mode(void);
 
-/* Makes sure the calling thread keeps getting call and return events after
- * another line hook (pdb) replaced ours. */
-void tracer_keep_boundaries(void);
-
-/* code became profiled (engine_register): a backend that asks for events
- * per code object asks now.  Never leaves an exception set. */
+/* code became profiled: a mode that asks for events per code object asks
+ * now.  Never leaves an exception set. */
 void tracer_code_added(PyCodeObject *code);
 
-/* Which backend delivers events while tracing is on: "gate" (evalgate.h)
- * or "legacy" (profile hook); NULL while it is off. */
-const char *tracer_backend(void);
-
-/* The callable that threading.setprofile() gets, so new threads install the
- * backend's hooks.  Borrowed; valid after tracer_init. */
-int tracer_init(PyObject *module);
+/* Another tool's line hook (pdb's) may have replaced ours on the calling
+ * thread: keep getting this thread's calls and returns, and take its line
+ * events back now if that tool has let go already. */
+void tracer_take_back_lines(void);
 
 #endif

@@ -1,4 +1,5 @@
-/* tracer_legacy: events from PyEval_SetProfile and PyEval_SetTrace.
+/* tracer_legacy: the legacy mode, events from PyEval_SetProfile and
+ * PyEval_SetTrace.
  *
  * A thread runs in one of two modes.  Outside profiled code only the
  * profile hook is on: it sees calls and returns (and C calls, ignored), no
@@ -11,47 +12,19 @@
  * tracing_possible count that only PyEval_SetTrace maintains, and 3.12+
  * runs legacy hooks through sys.monitoring.
  * New threads get the profile hook through threading.setprofile(); threads
- * that exist already get it directly.
- * On 3.11 the frame gate (evalgate.c) replaces the profile hook when it
- * can: it turns the trace hook on as profiled frames start, so no frame
- * pays for a profile hook, and tracer_lines() has nothing left to do.  On
- * 3.12+ the sys.monitoring backend (monitor.c) replaces both hooks. */
-#include "tracer.h"
+ * that exist already get it directly.  The other modes (tracer.h) use the
+ * trace hook too (the 3.11 gate) or neither (sys.monitoring). */
+#include "tracer_legacy.h"
 
 #include "compat.h"
 #include "engine.h"
-#include "evalgate.h"
-#include "monitor.h"
-
-#include <stdlib.h>
-#include <string.h>
-
-#include <frameobject.h>
 
 static PyObject *thread_hook; /* owned: the threading.setprofile() callable */
-static int use_gate;          /* try the PEP 523 gate first (evalgate.h) */
-static int use_monitor;       /* try sys.monitoring first (monitor.h) */
-
-static PyCodeObject *frame_code(PyFrameObject *frame)
-{
-#if PY_VERSION_HEX >= 0x03090000
-    return PyFrame_GetCode(frame);
-#else
-    Py_INCREF(frame->f_code);
-    return frame->f_code;
-#endif
-}
 
 /* Whether a call event starts the frame rather than resuming a generator. */
 static int fresh_call(PyFrameObject *frame, const ml_code *rec)
 {
-    if (!rec->genlike)
-        return 1;
-#if PY_VERSION_HEX >= 0x030B0000
-    return PyFrame_GetLasti(frame) <= rec->entry_lasti;
-#else
-    return frame->f_lasti < 0;
-#endif
+    return !rec->resumable || compat_frame_starts(frame, rec->entry_offset);
 }
 
 static int on_profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg);
@@ -62,23 +35,17 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
  * that one must not see the event again: this is the frame it skips. */
 static __thread PyFrameObject *skip_frame __attribute__((tls_model("initial-exec")));
 
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
-#define EXCLUSIVE_HOOKS 1
-#else
-#define EXCLUSIVE_HOOKS 0
-#endif
-
 static inline void dispatch(PyFrameObject *frame, int what)
 {
     if (what == PyTrace_CALL) {
-        PyCodeObject *code = frame_code(frame);
+        PyCodeObject *code = compat_frame_code(frame);
         ml_code *rec = engine_code(code);
         Py_DECREF(code);
-        if (rec && rec->n > 0) {
+        if (rec && rec->nsinks > 0) {
             int fresh = fresh_call(frame, rec);
             engine_on_call(frame, rec, fresh, fresh ? 0 : PyFrame_GetLineNumber(frame));
         } else {
-            engine_on_foreign_call();
+            engine_on_unprofiled_call();
         }
     } else if (what == PyTrace_RETURN) {
         engine_on_return(frame);
@@ -107,75 +74,55 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
         engine_on_line(frame, PyFrame_GetLineNumber(frame));
         return 0;
     }
-#if EXCLUSIVE_HOOKS
-    if (what == PyTrace_CALL || what == PyTrace_RETURN) {
+    if (ML_HOOKS_SWAP_IN_PLACE && (what == PyTrace_CALL || what == PyTrace_RETURN)) {
         dispatch(frame, what);
-        if (PyThreadState_Get()->c_profilefunc == on_profile)
+        if (compat_profile_hook(PyThreadState_Get()) == on_profile)
             skip_frame = frame;
     }
-#endif
     return 0;
 }
 
-void tracer_lines(int on)
+Py_tracefunc legacy_trace_hook(void)
 {
-    if (evalgate_active() || monitor_active())
-        return; /* lines are on exactly for profiled frames already */
+    return on_trace;
+}
+
+void legacy_lines(int on)
+{
     PyThreadState *ts = PyThreadState_Get();
-#if EXCLUSIVE_HOOKS
-    /* 3.11's eval loop traces while either hook is set, and reads
-     * the hooks from the thread state at each event, so a swap is a few
-     * stores, not PyEval_SetTrace/SetProfile with their audit events and
-     * reference juggling.  One of the two is always set, so tracing stays
-     * on.  Our hooks carry no object, so no reference changes hands. */
-    if (on) {
-        if (ts->c_tracefunc == NULL && ts->c_profilefunc == on_profile) {
-            ts->c_traceobj = NULL;
-            ts->c_tracefunc = on_trace;
-            ts->c_profilefunc = NULL;
+    Py_tracefunc trace = compat_trace_hook(ts);
+    if (ML_HOOKS_SWAP_IN_PLACE) {
+        /* 3.11: a swap is a few stores, not PyEval_SetTrace/SetProfile with
+         * their audit events and reference juggling; one of the two hooks
+         * stays set, so tracing stays on. */
+        if (on) {
+            if (trace == NULL && compat_profile_hook(ts) == on_profile)
+                compat_swap_in_trace(ts, on_trace);
+        } else if (trace == on_trace) {
+            compat_swap_out_trace(ts, on_profile);
         }
-    } else if (ts->c_tracefunc == on_trace) {
-        if (ts->c_profilefunc == NULL) {
-            ts->c_profileobj = NULL;
-            ts->c_profilefunc = on_profile;
-        }
-        ts->c_tracefunc = NULL;
-    }
-#elif PY_VERSION_HEX >= 0x030C0000
-    /* 3.12+ runs these hooks through sys.monitoring, where every change of
-     * the trace hook re-instruments every code object at its next run: a
-     * hook switched at each boundary made calls into helpers 40x slower.
-     * So the line hook goes on once and stays (tracer_stop takes it out);
-     * the engine drops the lines of unprofiled frames. */
-    if (on && ts->c_tracefunc == NULL)
-        PyEval_SetTrace(on_trace, NULL);
-#else
-    if (on) {
-        /* Leave a debugger's or coverage tool's line hook alone. */
-        if (ts->c_tracefunc == NULL)
+    } else if (ML_HAVE_MONITORING) {
+        /* 3.12+ runs these hooks through sys.monitoring, where every change
+         * of the trace hook re-instruments every code object at its next
+         * run: a hook switched at each boundary made calls into helpers 40x
+         * slower.  So the line hook goes on once and stays (legacy_remove
+         * takes it out); the engine drops the lines of unprofiled frames. */
+        if (on && trace == NULL)
             PyEval_SetTrace(on_trace, NULL);
-    } else if (ts->c_tracefunc == on_trace) {
+    } else if (on) {
+        /* Leave a debugger's or coverage tool's line hook alone. */
+        if (trace == NULL)
+            PyEval_SetTrace(on_trace, NULL);
+    } else if (trace == on_trace) {
         PyEval_SetTrace(NULL, NULL);
     }
-#endif
 }
 
-void tracer_code_added(PyCodeObject *code)
+void legacy_take_back_lines(void)
 {
-    monitor_code_added(code);
-}
-
-void tracer_keep_boundaries(void)
-{
-    if (evalgate_active()) {
-        evalgate_resume_lines();
-        return;
-    }
-    if (monitor_active())
-        return; /* sys.monitoring tools do not displace each other */
-    PyThreadState *ts = PyThreadState_Get();
-    if (ts->c_profilefunc == NULL)
+    if (compat_profile_hook(PyThreadState_Get()) == NULL)
         PyEval_SetProfile(on_profile, NULL);
+    legacy_lines(1);
 }
 
 /* Called by threading in each new thread, as a Python-level profile function:
@@ -194,14 +141,8 @@ static PyMethodDef thread_hook_def = {
     "_thread_hook", (PyCFunction)(void (*)(void))thread_hook_call, METH_FASTCALL,
     "Installs memline's profile hook in a new thread (used by threading.setprofile)."};
 
-int tracer_init(PyObject *module)
+int legacy_init(PyObject *module)
 {
-    const char *choice = getenv("MEMLINE_TRACER");
-    int legacy = choice && strcmp(choice, "legacy") == 0;
-    use_gate = evalgate_supported() && !legacy;
-    use_monitor = monitor_supported() && !legacy;
-    if (monitor_init() < 0)
-        return -1;
     thread_hook = PyCFunction_NewEx(&thread_hook_def, NULL, NULL);
     if (!thread_hook)
         return -1;
@@ -219,94 +160,47 @@ static int set_threading_hook(PyObject *hook)
     return r ? 0 : -1;
 }
 
-/* Sets (or, with NULL, clears) a hook in another thread's state; the GIL
- * is held, so that thread is not running Python. */
-#if PY_VERSION_HEX < 0x03090000
-static int set_thread_profile(PyThreadState *ts, Py_tracefunc func)
+int legacy_install(void)
 {
-    /* 3.8 has no _PyEval_SetProfile: do what it does.  Our hook carries no
-     * object, so no reference changes hands. */
-    ts->c_profilefunc = func;
-    ts->use_tracing = ts->c_profilefunc != NULL || ts->c_tracefunc != NULL;
-    return 0;
-}
-
-static void clear_thread_trace(PyThreadState *ts)
-{
-    ts->c_tracefunc = NULL;
-    ts->use_tracing = ts->c_profilefunc != NULL;
-}
-#elif PY_VERSION_HEX < 0x030C0000
-static int set_thread_profile(PyThreadState *ts, Py_tracefunc func)
-{
-    return _PyEval_SetProfile(ts, func, NULL);
-}
-
-static void clear_thread_trace(PyThreadState *ts)
-{
-    _PyEval_SetTrace(ts, NULL, NULL);
-}
-#endif
-
-static int started;
-
-const char *tracer_backend(void)
-{
-    if (!started)
-        return NULL;
-    if (evalgate_active())
-        return "gate";
-    return monitor_active() ? "monitoring" : "legacy";
-}
-
-int tracer_start(void)
-{
-    if ((use_gate && evalgate_install(on_trace)) || (use_monitor && monitor_install())) {
-        started = 1;
-        return 0;
-    }
     if (set_threading_hook(thread_hook) < 0)
         return -1;
-#if PY_VERSION_HEX >= 0x030C0000
+#if ML_HAVE_MONITORING
     PyEval_SetProfileAllThreads(on_profile, NULL);
     /* Turning the first line hook on instruments the running code and
      * allocates for it: done now, before any profiled frame, it is charged
-     * to no line (see tracer_lines). */
-    if (PyThreadState_Get()->c_tracefunc == NULL)
+     * to no line (see legacy_lines). */
+    if (compat_trace_hook(PyThreadState_Get()) == NULL)
         PyEval_SetTrace(on_trace, NULL);
 #else
     PyInterpreterState *interp = PyThreadState_Get()->interp;
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
          ts = PyThreadState_Next(ts)) {
-        if (set_thread_profile(ts, on_profile) < 0)
+        if (compat_set_thread_profile(ts, on_profile) < 0)
             return -1;
     }
 #endif
-    started = 1;
     return 0;
 }
 
-void tracer_stop(void)
+void legacy_remove(void)
 {
-    started = 0;
-    evalgate_remove();
-    monitor_remove();
     PyObject *exc_type, *exc_value, *exc_tb;
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+#if ML_HAVE_MONITORING
+    /* Another tool's hooks (cProfile's, a debugger's) stay. */
+    if (compat_profile_hook(PyThreadState_Get()) == on_profile)
+        PyEval_SetProfileAllThreads(NULL, NULL);
+    if (compat_trace_hook(PyThreadState_Get()) == on_trace)
+        PyEval_SetTraceAllThreads(NULL, NULL);
+#else
     PyInterpreterState *interp = PyThreadState_Get()->interp;
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
          ts = PyThreadState_Next(ts)) {
-#if PY_VERSION_HEX < 0x030C0000
-        if (ts->c_profilefunc == on_profile)
-            set_thread_profile(ts, NULL);
-        if (ts->c_tracefunc == on_trace)
-            clear_thread_trace(ts);
-#endif
+        if (compat_profile_hook(ts) == on_profile)
+            compat_set_thread_profile(ts, NULL);
+        if (compat_trace_hook(ts) == on_trace)
+            compat_clear_thread_trace(ts);
     }
-#if PY_VERSION_HEX >= 0x030C0000
-    PyEval_SetProfileAllThreads(NULL, NULL);
-    if (PyThreadState_Get()->c_tracefunc == on_trace)
-        PyEval_SetTraceAllThreads(NULL, NULL);
 #endif
     PyObject *threading = PyImport_ImportModule("threading");
     if (threading) {

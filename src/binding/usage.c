@@ -10,11 +10,10 @@
 
 #include "core/memwatch.h"
 #include "core/mlerr.h"
+#include "core/mlunits.h"
 #include "backend.h"
 #include "compat.h"
-#include "profiler.h"
 
-#define MIB 1048576.0
 
 typedef struct usage_args {
     PyObject *proc;
@@ -27,7 +26,7 @@ typedef struct usage_args {
 /* A sample as memory_profiler returns it: MiB, or (MiB, time). */
 static PyObject *sample_value(const memwatch_sample *s, int timestamps)
 {
-    double mib = (double)s->bytes / MIB;
+    double mib = ml_mib(s->bytes);
     return timestamps ? Py_BuildValue("(dd)", mib, s->time) : PyFloat_FromDouble(mib);
 }
 
@@ -45,7 +44,7 @@ static PyObject *sample_entry(const memwatch *w, const memwatch_sample *s, const
     PyList_SET_ITEM(list, 0, v);
     const int64_t *kids = memwatch_child_values(w);
     for (size_t i = 0; i < s->nchildren; i++) {
-        PyObject *c = PyFloat_FromDouble((double)kids[s->child_first + i] / MIB);
+        PyObject *c = PyFloat_FromDouble(ml_mib(kids[s->child_first + i]));
         if (!c) {
             Py_DECREF(list);
             return NULL;
@@ -61,14 +60,14 @@ static int write_stream(const memwatch *w, const usage_args *a)
     const int64_t *kids = memwatch_child_values(w);
     for (size_t i = 0; i < memwatch_count(w); i++) {
         char buf[96];
-        PyOS_snprintf(buf, sizeof buf, "MEM %.6f %.4f\n", (double)s[i].bytes / MIB, s[i].time);
+        PyOS_snprintf(buf, sizeof buf, "MEM %.6f %.4f\n", ml_mib(s[i].bytes), s[i].time);
         PyObject *r = PyObject_CallMethod(a->stream, "write", "s", buf);
         if (!r)
             return -1;
         Py_DECREF(r);
         for (size_t c = 0; c < s[i].nchildren; c++) {
             PyOS_snprintf(buf, sizeof buf, "CHLD %zu %.6f %.4f\n", c,
-                          (double)kids[s[i].child_first + c] / MIB, s[i].time);
+                          ml_mib(kids[s[i].child_first + c]), s[i].time);
             r = PyObject_CallMethod(a->stream, "write", "s", buf);
             if (!r)
                 return -1;
@@ -87,10 +86,10 @@ static PyObject *result_of(const memwatch *w, const usage_args *a, int64_t peak)
     size_t n = memwatch_count(w);
     const memwatch_sample *s = memwatch_samples(w);
     if (a->max_usage) {
-        double best = (double)peak / MIB;
+        double best = ml_mib(peak);
         for (size_t i = 0; i < n; i++)
-            if ((double)s[i].bytes / MIB > best)
-                best = (double)s[i].bytes / MIB;
+            if (ml_mib(s[i].bytes) > best)
+                best = ml_mib(s[i].bytes);
         return PyFloat_FromDouble(best);
     }
     PyObject *list = PyList_New((Py_ssize_t)n);
@@ -266,7 +265,7 @@ PyObject *usage_memory_usage(PyObject *module, PyObject *args, PyObject *kw)
         if (a.timeout == -1.0 && PyErr_Occurred())
             return NULL;
     }
-    if (profiler_parse_backend(backend, &a.backend) < 0)
+    if (backend_parse(backend, &a.backend) < 0)
         return NULL;
     if (a.backend == ML_BACKEND_HEAP) {
         PyErr_SetString(PyExc_ValueError,

@@ -2,30 +2,51 @@
 #include "wrapper.h"
 
 #include "compat.h"
-#include "stamper.h"
+#include "pyutil.h"
 
 /* Invariant: func is a plain Python function, and exactly one of prof (which
- * has added func) and stamper (which records func's calls as index) is set. */
+ * has added func) and around (with ctx, which records func's calls as
+ * index) is set. */
 typedef struct MLWrapper {
     PyObject_HEAD
     PyObject *func;
     MLProfiler *prof;
-    PyObject *stamper;
-    Py_ssize_t stamp_index;
+    const wrapper_around *around;
+    PyObject *ctx;
+    Py_ssize_t index;
     PyObject *stream; /* where decorator-mode reports go; NULL = stdout */
     int report;       /* decorator mode: print after each outermost call */
     int precision;
     int depth;        /* calls of this wrapper in progress (recursion, threads) */
-    int genlike;      /* func makes generators, coroutines or async generators */
+    int resumable;    /* func makes generators, coroutines or async generators */
     int live;         /* such objects made and not yet collected */
     PyObject *refs;   /* set of the weakrefs watching them */
     PyObject *on_done;/* the weakref callback, bound to this wrapper */
     PyObject *dict;
 } MLWrapper;
 
-PyObject *wrapper_function(PyObject *o)
+PyObject *wrapper_unwrap(PyObject *func)
 {
-    return Py_TYPE(o) == &MLWrapper_Type ? ((MLWrapper *)o)->func : NULL;
+    if (Py_TYPE(func) == &MLWrapper_Type)
+        func = ((MLWrapper *)func)->func;
+    if (PyMethod_Check(func))
+        func = PyMethod_GET_FUNCTION(func);
+    if (PyObject_TypeCheck(func, &PyClassMethod_Type) ||
+        PyObject_TypeCheck(func, &PyStaticMethod_Type)) {
+        PyObject *inner = PyObject_GetAttrString(func, "__func__");
+        if (!inner)
+            return NULL;
+        PyObject *r = wrapper_unwrap(inner);
+        Py_DECREF(inner);
+        return r;
+    }
+    if (!PyFunction_Check(func)) {
+        PyErr_Format(ml_ProfileError,
+                     "profile() needs a Python function or method, got %.100s object %R",
+                     Py_TYPE(func)->tp_name, func);
+        return NULL;
+    }
+    return Py_NewRef(func);
 }
 
 /* Prints and clears the report, keeping any exception the call raised. */
@@ -76,26 +97,26 @@ static PyObject *gen_done(PyObject *wself, PyObject *ref)
 
 static PyMethodDef gen_done_def = {"_generator_done", gen_done, METH_O, NULL};
 
-static PyObject *stamped_call(MLWrapper *self, PyObject *args, PyObject *kw)
+static PyObject *around_call(MLWrapper *self, PyObject *args, PyObject *kw)
 {
-    Py_ssize_t rec = stamper_enter(self->stamper, self->stamp_index);
-    if (rec < 0)
+    Py_ssize_t token = self->around->enter(self->ctx, self->index);
+    if (token < 0)
         return NULL;
     PyObject *r = PyObject_Call(self->func, args, kw);
-    stamper_exit(self->stamper, rec);
+    self->around->exit(self->ctx, token);
     return r;
 }
 
 static PyObject *wrapper_call(MLWrapper *self, PyObject *args, PyObject *kw)
 {
-    if (self->stamper)
-        return stamped_call(self, args, kw);
+    if (self->around)
+        return around_call(self, args, kw);
     if (profiler_enable_by_count(self->prof) < 0)
         return NULL;
     self->depth++;
     PyObject *r = PyObject_Call(self->func, args, kw);
     self->depth--;
-    if (r && self->genlike && watch(self, r) < 0)
+    if (r && self->resumable && watch(self, r) < 0)
         Py_CLEAR(r);
     profiler_disable_by_count(self->prof);
     if (self->report && self->depth == 0 && self->live == 0 && report_call(self) < 0) {
@@ -122,7 +143,7 @@ static int wrapper_traverse(MLWrapper *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->func);
     Py_VISIT(self->prof);
-    Py_VISIT(self->stamper);
+    Py_VISIT(self->ctx);
     Py_VISIT(self->stream);
     Py_VISIT(self->refs);
     Py_VISIT(self->on_done);
@@ -134,7 +155,7 @@ static int wrapper_clear(MLWrapper *self)
 {
     Py_CLEAR(self->func);
     Py_CLEAR(self->prof);
-    Py_CLEAR(self->stamper);
+    Py_CLEAR(self->ctx);
     Py_CLEAR(self->stream);
     Py_CLEAR(self->refs);
     Py_CLEAR(self->on_done);
@@ -175,23 +196,11 @@ static int mark_coroutine(PyObject *self, PyObject *func)
 {
     if (!(((PyCodeObject *)PyFunction_GET_CODE(func))->co_flags & CO_COROUTINE))
         return 0;
-#if PY_VERSION_HEX >= 0x030C0000
-    PyObject *mod = PyImport_ImportModule("inspect");
-    PyObject *r = mod ? PyObject_CallMethod(mod, "markcoroutinefunction", "O", self) : NULL;
-#else
-    PyObject *mod = PyImport_ImportModule("asyncio.coroutines");
-    PyObject *marker = mod ? PyObject_GetAttrString(mod, "_is_coroutine") : NULL;
-    PyObject *r = marker && PyObject_SetAttrString(self, "_is_coroutine", marker) == 0
-                      ? Py_NewRef(Py_None) : NULL;
-    Py_XDECREF(marker);
-#endif
-    Py_XDECREF(mod);
-    Py_XDECREF(r);
-    return r ? 0 : -1;
+    return compat_mark_coroutine_function(self);
 }
 
-static PyObject *make_wrapper(PyObject *func, MLProfiler *prof, PyObject *stamper,
-                              Py_ssize_t stamp_index, int report, PyObject *stream,
+static PyObject *make_wrapper(PyObject *func, MLProfiler *prof, const wrapper_around *around,
+                              PyObject *ctx, Py_ssize_t index, int report, PyObject *stream,
                               int precision)
 {
     MLWrapper *self = PyObject_GC_New(MLWrapper, &MLWrapper_Type);
@@ -199,15 +208,16 @@ static PyObject *make_wrapper(PyObject *func, MLProfiler *prof, PyObject *stampe
         return NULL;
     self->func = Py_NewRef(func);
     self->prof = prof ? (MLProfiler *)Py_NewRef((PyObject *)prof) : NULL;
-    self->stamper = stamper ? Py_NewRef(stamper) : NULL;
-    self->stamp_index = stamp_index;
+    self->around = around;
+    self->ctx = ctx ? Py_NewRef(ctx) : NULL;
+    self->index = index;
     self->stream = stream && stream != Py_None ? Py_NewRef(stream) : NULL;
     self->report = report;
     self->precision = precision;
     self->depth = 0;
     self->live = 0;
-    self->genlike = prof && (((PyCodeObject *)PyFunction_GET_CODE(func))->co_flags &
-                             (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
+    self->resumable = prof && (((PyCodeObject *)PyFunction_GET_CODE(func))->co_flags &
+                               (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
     self->refs = NULL;
     self->on_done = NULL;
     self->dict = NULL;
@@ -240,15 +250,16 @@ static PyObject *make_wrapper(PyObject *func, MLProfiler *prof, PyObject *stampe
 PyObject *wrapper_new(PyObject *func, MLProfiler *prof, int report, PyObject *stream,
                       int precision)
 {
-    return make_wrapper(func, prof, NULL, 0, report, stream, precision);
+    return make_wrapper(func, prof, NULL, NULL, 0, report, stream, precision);
 }
 
-PyObject *wrapper_new_stamped(PyObject *orig, PyObject *stamper, Py_ssize_t index)
+PyObject *wrapper_new_around(PyObject *orig, const wrapper_around *around, PyObject *ctx,
+                             Py_ssize_t index)
 {
-    PyObject *func = profiler_unwrap(orig);
+    PyObject *func = wrapper_unwrap(orig);
     if (!func)
         return NULL;
-    PyObject *w = make_wrapper(func, NULL, stamper, index, 0, NULL, 1);
+    PyObject *w = make_wrapper(func, NULL, around, ctx, index, 0, NULL, 1);
     Py_DECREF(func);
     return w;
 }
@@ -256,7 +267,7 @@ PyObject *wrapper_new_stamped(PyObject *orig, PyObject *stamper, Py_ssize_t inde
 PyObject *wrapper_new_like(PyObject *orig, MLProfiler *prof, int report, PyObject *stream,
                            int precision)
 {
-    PyObject *func = profiler_unwrap(orig);
+    PyObject *func = wrapper_unwrap(orig);
     if (!func)
         return NULL;
     PyObject *w = wrapper_new(func, prof, report, stream, precision);

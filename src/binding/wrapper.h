@@ -16,6 +16,14 @@ extern PyTypeObject MLWrapper_Type;
 
 int wrapper_init_type(PyObject *module);
 
+/* What a wrapper that is not a profiler's does around each call (the
+ * TimeStamper's records).  enter returns a token for exit, or -1 with an
+ * exception set, in which case the function is not called. */
+typedef struct wrapper_around {
+    Py_ssize_t (*enter)(PyObject *ctx, Py_ssize_t index);
+    void (*exit)(PyObject *ctx, Py_ssize_t token);
+} wrapper_around;
+
 /* A new wrapper of func (a plain function) for prof.  stream is borrowed and
  * may be NULL; with report set, the report goes there after each outermost
  * call, then the counts start over.  New reference, or NULL with an
@@ -28,11 +36,15 @@ PyObject *wrapper_new(PyObject *func, MLProfiler *prof, int report, PyObject *st
 PyObject *wrapper_new_like(PyObject *orig, MLProfiler *prof, int report, PyObject *stream,
                            int precision);
 
-/* A wrapper that records each call of orig in a TimeStamper as function
- * number index.  New reference, or NULL with an exception set. */
-PyObject *wrapper_new_stamped(PyObject *orig, PyObject *stamper, Py_ssize_t index);
+/* A wrapper that calls around->enter(ctx, index) and around->exit around
+ * each call of orig.  around is static; ctx is kept.  New reference, or
+ * NULL with an exception set. */
+PyObject *wrapper_new_around(PyObject *orig, const wrapper_around *around, PyObject *ctx,
+                             Py_ssize_t index);
 
-/* The function a wrapper stands for (borrowed), or NULL if o is no wrapper. */
-PyObject *wrapper_function(PyObject *o);
+/* The plain function under what a user passed: unwraps memline's own
+ * wrappers, bound methods, classmethod and staticmethod objects.  New
+ * reference, or NULL with ProfileError set (no Python code under it). */
+PyObject *wrapper_unwrap(PyObject *func);
 
 #endif

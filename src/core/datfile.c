@@ -3,6 +3,7 @@
 
 #include "mlalloc.h"
 #include "mlerr.h"
+#include "mlunits.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +14,6 @@
 #include <unistd.h>
 
 #define MAX_FIELDS 8
-#define BYTES_PER_MIB 1048576.0
 
 /* Grows *v (n used, *cap allocated, items of size sz) to hold one more. */
 static int grow(void **v, size_t n, size_t *cap, size_t sz)
@@ -386,13 +386,13 @@ int datfile_put_cmdline_text(sbuf *b, const char *text)
 int datfile_put_mem(sbuf *b, int64_t bytes, double t)
 {
     size_t old = b->len;
-    return put_line(b, sbuf_printf(b, "MEM %.6f %.4f\n", (double)bytes / BYTES_PER_MIB, t), old);
+    return put_line(b, sbuf_printf(b, "MEM %.6f %.4f\n", ml_mib(bytes), t), old);
 }
 
 int datfile_put_chld(sbuf *b, long pid, int64_t bytes, double t)
 {
     size_t old = b->len;
-    return put_line(b, sbuf_printf(b, "CHLD %ld %.6f %.4f\n", pid, (double)bytes / BYTES_PER_MIB,
+    return put_line(b, sbuf_printf(b, "CHLD %ld %.6f %.4f\n", pid, ml_mib(bytes),
                                    t), old);
 }
 

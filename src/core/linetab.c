@@ -4,6 +4,7 @@
 #include "mlalloc.h"
 #include "mlerr.h"
 
+#include <assert.h>
 #include <string.h>
 
 /* Invariant: funcs[0..n) are owned, n <= cap. */
@@ -11,6 +12,27 @@ struct linetab {
     linefunc **funcs;
     size_t n, cap;
 };
+
+static int linestat_ok(const linestat *s)
+{
+    return s->seen || (s->mem_max == 0 && s->mem_incr == 0 && s->heap_incr == 0 &&
+                       s->heap_peak == 0);
+}
+
+int linetab_ok(const linetab *tab)
+{
+    if (tab->n > tab->cap || (tab->n > 0 && !tab->funcs))
+        return 0;
+    for (size_t i = 0; i < tab->n; i++) {
+        const linefunc *fn = tab->funcs[i];
+        if (!fn || !fn->rows || !fn->filename || !fn->name || fn->first < 1 || fn->nlines < 1)
+            return 0;
+        for (int r = 0; r < fn->nlines; r++)
+            if (!linestat_ok(&fn->rows[r]))
+                return 0;
+    }
+    return 1;
+}
 
 linetab *linetab_new(void)
 {
@@ -65,6 +87,7 @@ int linetab_add(linetab *tab, const char *filename, const char *name,
     fn->nlines = nlines;
     tab->funcs[tab->n++] = fn;
     *out = fn;
+    assert(linetab_ok(tab));
     return ML_OK;
 }
 
@@ -96,6 +119,7 @@ linestat *linefunc_row(linefunc *fn, int line)
 
 void linetab_reset(linetab *tab)
 {
+    assert(linetab_ok(tab));
     for (size_t i = 0; i < tab->n; i++)
         memset(tab->funcs[i]->rows, 0, (size_t)tab->funcs[i]->nlines * sizeof(linestat));
 }

@@ -59,6 +59,11 @@ linestat *linefunc_row(linefunc *fn, int line);
 /* Clears every row of every function, keeping the functions. */
 void linetab_reset(linetab *tab);
 
+/* Whether tab keeps its invariants (every function's rows, and every
+ * unseen row empty but for occurrences).  For assert() and tests; costs a
+ * pass over every row. */
+int linetab_ok(const linetab *tab);
+
 /* Charges one interval that ended with memory at mem_now to s. */
 static inline void linestat_charge(linestat *s, int64_t mem_now, int64_t mem_delta,
                                    int64_t heap_delta, int64_t heap_peak)

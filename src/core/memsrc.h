@@ -13,7 +13,8 @@
 typedef enum memsrc_kind {
     MEMSRC_RSS = 0, /* resident set size */
     MEMSRC_PSS,     /* proportional set size: shared pages split between sharers */
-    MEMSRC_USS      /* unique set size: pages no other process maps */
+    MEMSRC_USS,     /* unique set size: pages no other process maps */
+    MEMSRC_KIND_COUNT
 } memsrc_kind;
 
 typedef struct memsrc memsrc;
@@ -35,6 +36,14 @@ int memsrc_open_path(memsrc **out, const char *path, memsrc_kind kind);
 int memsrc_read(memsrc *src, int64_t *bytes);
 
 void memsrc_close(memsrc *src); /* accepts NULL */
+
+/* A scripted source (tests, memsrc_script.c): memsrc_read returns the last
+ * value given to memsrc_script_set (initial until then) and counts the
+ * reads.  Thread-safe.  Returns ML_OK or ML_ENOMEM; close with
+ * memsrc_close. */
+int memsrc_open_script(memsrc **out, int64_t initial);
+void memsrc_script_set(memsrc *src, int64_t bytes);
+uint64_t memsrc_script_reads(memsrc *src);
 
 /* The peak RSS of process pid (0 = this process) since it started or since
  * the last memsrc_peak_reset, from VmHWM in /proc/PID/status.  Returns

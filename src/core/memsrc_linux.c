@@ -5,7 +5,7 @@
  * it costs tens of microseconds).  Children are found by scanning
  * /proc/NNN/stat for their parent pid, since /proc/PID/task/TID/children
  * needs a kernel option that is often off. */
-#include "memsrc.h"
+#include "memsrc_int.h"
 
 #include "mlalloc.h"
 #include "mlerr.h"
@@ -19,20 +19,12 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Invariant: fd is an open descriptor on the file the kind is read from;
- * page_size is the system page size, fixed at open. */
-struct memsrc {
-    int fd;
-    memsrc_kind kind;
-    int64_t page_size;
-};
-
 int memsrc_open_path(memsrc **out, const char *path, memsrc_kind kind)
 {
     *out = NULL;
     if (kind != MEMSRC_RSS && kind != MEMSRC_PSS && kind != MEMSRC_USS)
         return ML_EINVAL;
-    memsrc *src = ml_malloc(sizeof *src);
+    memsrc *src = ml_calloc(1, sizeof *src);
     if (!src)
         return ML_ENOMEM;
     src->fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -71,7 +63,8 @@ void memsrc_close(memsrc *src)
 {
     if (!src)
         return;
-    close(src->fd);
+    if (src->fd >= 0)
+        close(src->fd);
     ml_free(src);
 }
 
@@ -162,6 +155,8 @@ static int read_rollup(memsrc *src, int64_t *bytes)
 
 int memsrc_read(memsrc *src, int64_t *bytes)
 {
+    if (src->scripted)
+        return memsrc_script_read(src, bytes);
     return src->kind == MEMSRC_RSS ? read_statm(src, bytes) : read_rollup(src, bytes);
 }
 

@@ -4,6 +4,7 @@
 #include "mlalloc.h"
 #include "mlerr.h"
 
+#include <assert.h>
 #include <string.h>
 
 typedef struct slot {
@@ -26,6 +27,23 @@ static size_t home(const ptrtab *t, uintptr_t key)
     /* Blocks are 16-byte aligned: drop those bits, then mix (Fibonacci). */
     uint64_t h = (uint64_t)(key >> 4) * 0x9E3779B97F4A7C15ull;
     return (size_t)(h >> 32) & (t->cap - 1);
+}
+
+int ptrtab_ok(const ptrtab *t)
+{
+    if (t->cap == 0 || (t->cap & (t->cap - 1)) != 0 || t->count >= t->cap / 2 + 1)
+        return 0;
+    size_t used = 0;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->slots[i].key)
+            continue;
+        used++;
+        /* No empty slot between the key's home and where it sits. */
+        for (size_t j = home(t, t->slots[i].key); j != i; j = (j + 1) & (t->cap - 1))
+            if (!t->slots[j].key)
+                return 0;
+    }
+    return used == t->count;
 }
 
 ptrtab *ptrtab_new(void)
@@ -76,6 +94,7 @@ static int grow(ptrtab *t)
         if (old[i].key)
             insert(t, old[i].key, old[i].size);
     ml_free(old);
+    assert(ptrtab_ok(t));
     return ML_OK;
 }
 

@@ -34,4 +34,8 @@ void ptrtab_clear(ptrtab *t); /* removes every entry, keeps the storage */
 /* Bytes the table itself occupies. */
 size_t ptrtab_footprint(const ptrtab *t);
 
+/* Whether t keeps its invariants (see struct ptrtab).  For assert() and
+ * tests; costs a pass over the whole table. */
+int ptrtab_ok(const ptrtab *t);
+
 #endif

@@ -2,10 +2,10 @@
 #include "report.h"
 
 #include "mlerr.h"
+#include "mlunits.h"
 
 #include <string.h>
 
-#define MIB 1048576.0
 
 static int clamp_precision(int p)
 {
@@ -58,7 +58,7 @@ int report_rule(sbuf *out, const report_fmt *fmt)
 int report_mib(sbuf *out, int64_t bytes, int precision)
 {
     int p = clamp_precision(precision);
-    return sbuf_printf(out, "%*.*f MiB", p + 4, p, (double)bytes / MIB);
+    return sbuf_printf(out, "%*.*f MiB", p + 4, p, ml_mib(bytes));
 }
 
 /* A value cell right-aligned in width 12, as '{:>12}' would place it. */

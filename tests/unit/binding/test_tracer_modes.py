@@ -45,7 +45,7 @@ def squares(n):
 
 @profile
 def inner(x):
-    seen.append(_memline._tracer_backend())
+    seen.append(_memline._tracer_mode())
     block = [x] * 131072
     return len(block)
 
@@ -69,7 +69,7 @@ def outer():
 
 outer()
 print("backends", sorted(set(seen)), len(seen))
-print("after", _memline._tracer_backend())
+print("after", _memline._tracer_mode())
 '''
 
 
@@ -179,7 +179,7 @@ def down(n):
 
 @profile
 def main(depth):
-    print("backend", _memline._tracer_backend())
+    print("backend", _memline._tracer_mode())
     x = down(depth)
     return x
 
@@ -214,7 +214,7 @@ def down(n):
 
 @profile
 def main(depth):
-    print("backend", _memline._tracer_backend())
+    print("backend", _memline._tracer_mode())
     sys.setrecursionlimit(1000000)
     x = down(depth)
     return x

@@ -210,7 +210,14 @@ TEST(reset_clears_rows_keeps_functions)
     linestat *far = linefunc_row(b, 20); /* grows b to 16 rows */
     far->occurrences = 1;
     linestat_charge(far, 9, 9, 9, 9);
+    CHECK(linetab_ok(tab));
+    /* An unseen row that holds numbers breaks the invariant. */
+    b->rows[0].heap_incr = 1;
+    CHECK(!linetab_ok(tab));
+    b->rows[0].heap_incr = 0;
+    CHECK(linetab_ok(tab));
     linetab_reset(tab);
+    CHECK(linetab_ok(tab));
     CHECK_EQ_INT(linetab_count(tab), 2);
     CHECK(linetab_get(tab, 0) == a);
     CHECK(linetab_get(tab, 1) == b);

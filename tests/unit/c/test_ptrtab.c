@@ -342,6 +342,7 @@ TEST(randomized_against_reference)
         pool[i] = k;
     }
     CHECK_EQ_INT(random_ops(t, pool, ref, NPOOL, 50000), 0);
+    CHECK(ptrtab_ok(t));
 
     /* Consecutive addresses 16 bytes apart: the clustered case, where runs
      * meet and deletions shift across other keys' homes. */
@@ -350,6 +351,7 @@ TEST(randomized_against_reference)
     for (size_t i = 0; i < NPOOL; i++)
         pool[i] = 0x7f0000000000 + 16 * i;
     CHECK_EQ_INT(random_ops(t, pool, ref, NPOOL, 50000), 0);
+    CHECK(ptrtab_ok(t));
 
     /* Keys of few home slots: long collision runs everywhere. */
     ptrtab_clear(t);
@@ -360,6 +362,7 @@ TEST(randomized_against_reference)
         n += keys_with_home((h * 131) % FIRST_CAP, FIRST_CAP, &cursor, pool + n, 50);
     CHECK_EQ_INT(n, 400);
     CHECK_EQ_INT(random_ops(t, pool, ref, n, 20000), 0);
+    CHECK(ptrtab_ok(t));
 done:
     ptrtab_free(t);
     free(pool);
