@@ -1,6 +1,6 @@
 """Suite-wide pytest configuration: the custom markers.  Helpers shared by
-tests/api and tests/cli are in tests/helpers.py (this directory is on
-sys.path because this file is here)."""
+the tests are in tests/helpers.py (this directory is on sys.path because
+this file is here)."""
 
 
 def pytest_configure(config):
