@@ -1,5 +1,5 @@
-"""Shared helpers for the API (tests/api) and black-box CLI (tests/cli) tests:
-reading memline's line report, the one formatter of expected rows, and
+"""Shared helpers for every Python test: reading line reports (memline's
+and memory_profiler's own), the one formatter of expected rows, and
 running Python or ``python -m memline`` in a child process as a user would.
 
 The report is memory_profiler's:
@@ -14,14 +14,23 @@ The report is memory_profiler's:
     <blank>
 
 Rows follow ``'{0:>6} {1:>12} {2:>12}  {3:>10}   {4:<}'`` with values
-``'{:{p+4}.{p}f} MiB'``.  memline adds ``Heap incr`` and ``Heap peak`` (issue
-3) after Occurrences and before Line Contents: ``' {:>12} {:>12}'`` more per
-row that ran, 26 spaces more per row that never ran.  Every layout check goes
-through ``format_row`` and ``check_block``, which accept both forms; the form
-is read from the header line.
+``'{:{p+4}.{p}f} MiB'``.  memline adds ``Heap incr`` and ``Heap peak`` (the
+heap columns) after Occurrences and before Line Contents: ``' {:>12} {:>12}'``
+more per row that ran, 26 spaces more per row that never ran.  Every layout
+check goes through ``format_row`` and ``check_block``, which accept both
+forms; the form is read from the header line.
+
+memory_profiler 0.61's own report has the same framing (checked against its
+real output: each row ends with its source line's newline, which linecache
+adds also to a last line that has none), so one parser reads both.  The one
+difference is %mprun, in memory_profiler and memline alike: it strips the
+report before paging it and writing it to ``-T`` file, so the last block
+loses its blank lines (``parse_report(text, stripped=True)``).
 """
 
+import io
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -30,6 +39,10 @@ import types
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MIB = 1 << 20
+# memory_profiler 0.61's own inputs and outputs (tests/data/.../README.md).
+MP_REFERENCE = pathlib.Path(REPO, "tests", "data", "memory_profiler-0.61")
+# The sanitizer run (`make test-asan`) preloads libasan into the tests' Python.
+SANITIZED = "asan" in os.environ.get("LD_PRELOAD", "")
 
 HEADER5 = "Line #    Mem usage    Increment  Occurrences   Line Contents"
 HEADER7 = ("Line #    Mem usage    Increment  Occurrences   Heap incr    Heap peak   "
@@ -42,6 +55,10 @@ _VALUE = r"(-?\d+(?:\.\d*)?) MiB"
 _ROW5 = re.compile(r"^ *(\d+) +" + _VALUE + r" +" + _VALUE + r" +(\d+)")
 _ROW7 = re.compile(r"^ *(\d+) +" + _VALUE + r" +" + _VALUE + r" +(\d+) +" + _VALUE
                    + r" +" + _VALUE)
+# A MiB cell, with the digits after its point (none at precision 0).
+_CELL = re.compile(r"-?\d+(?:\.(\d*))? MiB")
+# The line number a row starts with, whether the line ran or not.
+ROW_START = re.compile(r"^ *(\d+)(?= |$)")
 
 
 def mib(value, precision):
@@ -83,13 +100,22 @@ class Row:
         self.heap_incr = heap_incr
         self.heap_peak = heap_peak
 
+    def bytes(self, field):
+        """A MiB field ("mem", "incr", "heap_incr", "heap_peak") as whole
+        bytes: exact at precision >= 7 (report_of prints at 12)."""
+        v = getattr(self, field)
+        if v is None:
+            raise AssertionError("row %d has no %s value: %r" % (self.lineno, field, self.text))
+        return int(round(v * MIB))
+
     def __repr__(self):
         return "<Row %r>" % self.text
 
 
 class Block:
     """One function's table, with its exact text (``text``) from the
-    ``Filename:`` line through the two blank lines that end it."""
+    ``Filename:`` line through the two blank lines that end it (or through
+    its last row, in a stripped report)."""
 
     def __init__(self, filename, header, rule, rows, text):
         self.filename = filename
@@ -100,20 +126,43 @@ class Block:
 
     @property
     def columns(self):
+        """7 with memline's heap columns, 5 without (memory_profiler's form)."""
         return 7 if self.header == HEADER7 else 5
+
+    @property
+    def precision(self):
+        """The number of digits after the point of every MiB cell of the
+        rows that ran (AssertionError when they differ)."""
+        digits = {len(d) for r in self.rows if r.seen
+                  for d in _CELL.findall(r.text[:len(r.text) - len(r.source)])}
+        if len(digits) != 1:
+            raise AssertionError("MiB cells with %r digits in\n%s" % (sorted(digits), self.text))
+        return digits.pop()
+
+    def _one(self, hits, what, needle):
+        if len(hits) != 1:
+            raise AssertionError("%d rows %s %r in\n%s" % (len(hits), what, needle, self.text))
+        return hits[0]
 
     def row(self, needle):
         """The one row whose source, stripped, starts with needle."""
-        hits = [r for r in self.rows if r.source.strip().startswith(needle)]
-        if len(hits) != 1:
-            raise AssertionError("%d rows start with %r in\n%s" % (len(hits), needle, self.text))
-        return hits[0]
+        return self._one([r for r in self.rows if r.source.strip().startswith(needle)],
+                         "start with", needle)
+
+    def find(self, needle):
+        """The one row whose source contains needle anywhere."""
+        return self._one([r for r in self.rows if needle in r.source], "contain", needle)
 
     def line(self, lineno):
+        """The row of line lineno."""
         for r in self.rows:
             if r.lineno == lineno:
                 return r
         raise AssertionError("no row %d in\n%s" % (lineno, self.text))
+
+    def total(self, field):
+        """The sum of a MiB field over the rows that ran, in bytes."""
+        return sum(r.bytes(field) for r in self.rows if r.seen)
 
     def __repr__(self):
         return "<Block %s\n%s>" % (self.filename, self.text)
@@ -126,19 +175,26 @@ def _parse_row(line, columns):
         source = line[m.end() + 3:]
         heap = (float(g[4]), float(g[5])) if columns == 7 else (None, None)
         return Row(line, int(g[0]), source, True, float(g[1]), float(g[2]), int(g[3]), *heap)
-    m = re.match(r"^ *(\d+)(?= |$)", line)
-    if not m:
-        raise AssertionError("not a report row: %r" % line)
+    # A line that never ran: its number, then nothing up to the source.
+    m = ROW_START.match(line)
     width = 47 if columns == 5 else 73
+    if not m or line[m.end():width].strip():
+        raise AssertionError("not a report row: %r" % line)
     return Row(line, int(m.group(1)), line[width:], False)
 
 
-def parse_report(text):
-    """Every block of text, in order.  Lines outside blocks (the program's
-    own output) are skipped; a malformed block raises AssertionError.  The
-    framing is checked here: blank line after ``Filename:``, a known header,
-    a rule of '=' as long as the header, rows, then exactly two blank lines."""
-    lines = text.split("\n")
+def parse_report(text, stripped=False):
+    """Every block of text (memline's report or memory_profiler's), in
+    order.  Lines outside blocks (the program's own output) are skipped; a
+    malformed block raises AssertionError.  The framing is checked here:
+    blank line after ``Filename:``, a known header, a rule of '=' as long as
+    the header, rows, then exactly two blank lines.  With stripped (text is
+    a report with its end stripped, as %mprun shows and writes it) the last
+    block may end with its last row instead."""
+    # The lines with their newlines, so that the end of text is read exactly
+    # ("row\n\n" ends with one blank line, not two).  Split at "\n" only:
+    # str.splitlines would also split a source line at a form feed.
+    lines = re.findall(r"[^\n]*\n|[^\n]+$", text)
     blocks = []
     i = 0
     while i < len(lines):
@@ -146,27 +202,28 @@ def parse_report(text):
             i += 1
             continue
         start = i
-        filename = lines[i][len("Filename: "):]
+        filename = lines[i].rstrip("\n")[len("Filename: "):]
         assert i + 3 < len(lines), "truncated block at the end of\n%s" % text
-        assert lines[i + 1] == "", "no blank line after %r" % lines[i]
-        header, rule = lines[i + 2], lines[i + 3]
+        assert lines[i + 1] == "\n", "no blank line after %r" % lines[i]
+        header, rule = lines[i + 2].rstrip("\n"), lines[i + 3].rstrip("\n")
         assert header in (HEADER5, HEADER7), "unknown header %r" % header
         assert rule == "=" * len(header), "rule %r is not '=' * len(header)" % rule
         columns = 7 if header == HEADER7 else 5
         rows = []
         i += 4
-        while i < len(lines) and lines[i] != "":
-            rows.append(_parse_row(lines[i], columns))
+        while i < len(lines) and lines[i] != "\n":
+            rows.append(_parse_row(lines[i].rstrip("\n"), columns))
             i += 1
-        assert lines[i:i + 2] == ["", ""], (
-            "block of %s does not end with two blank lines:\n%s" % (filename, text))
-        i += 2
-        # text ends "...\n\n\n" after the last row when it is the last block.
-        blocks.append(Block(filename, header, rule, rows, "\n".join(lines[start:i]) + "\n"))
+        if not (stripped and i == len(lines)):
+            assert lines[i:i + 2] == ["\n", "\n"], (
+                "block of %s does not end with two blank lines:\n%s" % (filename, text))
+            i += 2
+        blocks.append(Block(filename, header, rule, rows, "".join(lines[start:i])))
     return blocks
 
 
 def only_block(text):
+    """The one block of a report that must hold exactly one."""
     blocks = parse_report(text)
     assert len(blocks) == 1, "expected one block, got %d in\n%s" % (len(blocks), text)
     return blocks[0]
@@ -209,13 +266,22 @@ def strip_heap_columns(text):
             out.append(line)
         elif cut and line and set(line) == {"="}:
             out.append("=" * len(HEADER5))
-        elif cut and re.match(r"^ *\d+(?= |$)", line) and len(line) >= 70:
+        elif cut and ROW_START.match(line) and len(line) >= 70:
             out.append(line[:44] + line[70:])
         else:
             if line.startswith("Filename: "):
                 cut = False
             out.append(line)
     return "\n".join(out)
+
+
+def report_of(prof, precision=12):
+    """prof's report as text: show_results into a string, by default at 12
+    digits, where Row.bytes is exact."""
+    import memline  # here, so that importing helpers does not load the extension
+    out = io.StringIO()
+    memline.show_results(prof, stream=out, precision=precision)
+    return out.getvalue()
 
 
 def _copy_code(code):
@@ -250,7 +316,7 @@ def child_env(extra=None):
     numbers mean what they mean in a normal build."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
-    if "asan" in env.get("LD_PRELOAD", ""):
+    if SANITIZED:
         opts = env.get("ASAN_OPTIONS", "")
         env["ASAN_OPTIONS"] = (opts + ":" if opts else "") + "quarantine_size_mb=0"
     env.pop("PYTHONSTARTUP", None)
@@ -260,11 +326,12 @@ def child_env(extra=None):
     return env
 
 
-def run(argv, cwd, timeout=120, env=None, stdin=None):
-    """Runs argv in its own session; on timeout the whole process group
-    (pool workers included) is killed and the test fails.  Returns the
-    CompletedProcess, text mode."""
-    p = subprocess.Popen([str(a) for a in argv], cwd=str(cwd),
+def run(argv, cwd=None, timeout=120, env=None, stdin=None):
+    """Runs argv in cwd (None: this one) in its own session, with child_env()
+    unless env is given and stdin (text) as its input, if any; on timeout the
+    whole process group (pool workers included) is killed and the test
+    fails.  Returns the CompletedProcess, text mode."""
+    p = subprocess.Popen([str(a) for a in argv], cwd=None if cwd is None else str(cwd),
                          env=env if env is not None else child_env(),
                          stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -282,13 +349,15 @@ def run(argv, cwd, timeout=120, env=None, stdin=None):
     return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
 
-def run_python(args, cwd, **kw):
-    """``python ARGS`` with the interpreter running the tests."""
+def run_python(args, cwd=None, **kw):
+    """``python ARGS`` with the interpreter running the tests, through run
+    (the same keywords); returns its CompletedProcess."""
     return run([sys.executable] + list(args), cwd, **kw)
 
 
-def run_memline(args, cwd, **kw):
-    """``python -m memline ARGS``."""
+def run_memline(args, cwd=None, **kw):
+    """``python -m memline ARGS`` as run_python runs it; returns its
+    CompletedProcess."""
     return run_python(["-m", "memline"] + list(args), cwd, **kw)
 
 

@@ -1,7 +1,8 @@
-"""memline's LineProfiler and the rest of memory_profiler's API (issue 2):
-add_function, wrap_function, runctx, enable/disable, enable_by_count and
-disable_by_count, ``with prof:``, ``prof(func)``, code_map, show_results,
-LogFile, choose_backend, __version__, and the backends."""
+"""memline's LineProfiler and the rest of memory_profiler's API, as a
+drop-in replacement has them: add_function, wrap_function, runctx,
+enable/disable, enable_by_count and disable_by_count, ``with prof:``,
+``prof(func)``, code_map, show_results, LogFile, choose_backend,
+__version__, and the backends."""
 
 import io
 import logging

@@ -1,7 +1,8 @@
-"""``from memline import profile`` (issue 2): bare and with (precision=,
-stream=, backend=), a report after every call (the outermost one for
-recursion, and also when the call raised), the wrapped function's
-attributes, methods, class and static methods, and what it refuses."""
+"""``from memline import profile`` in place of memory_profiler's: bare and
+with (precision=, stream=, backend=), a report after every call (the
+outermost one for recursion, and also when the call raised), the wrapped
+function's attributes, methods, class and static methods, and what it
+refuses."""
 
 import functools
 import inspect

@@ -6,8 +6,7 @@ import os
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-REFERENCE = os.path.join(REPO, "tests", "data", "memory_profiler-0.61")
+from helpers import REPO, child_env, run
 
 _binary = None
 
@@ -29,18 +28,15 @@ def memline_binary():
 
 
 def env():
-    """The environment memline runs in: Python mode uses this interpreter,
-    whose memline is the installed package."""
-    e = dict(os.environ)
-    e["MEMLINE_PYTHON"] = sys.executable
-    e.pop("PYTHONPATH", None)
-    return e
+    """The environment memline runs in: helpers.child_env, and Python mode
+    uses this interpreter, whose memline is the installed package."""
+    return child_env({"MEMLINE_PYTHON": sys.executable})
 
 
-def memline(*args, cwd=None, timeout=60, **kw):
-    """Runs memline with args; returns the CompletedProcess (text)."""
-    return subprocess.run([memline_binary(), *map(str, args)], cwd=cwd, env=env(),
-                          capture_output=True, text=True, timeout=timeout, **kw)
+def memline(*args, cwd=None, timeout=60):
+    """Runs memline with args as helpers.run runs a program; returns the
+    CompletedProcess (text)."""
+    return run([memline_binary(), *args], cwd, timeout=timeout, env=env())
 
 
 def read_dat(path):
@@ -62,11 +58,3 @@ def read_dat(path):
                 funcs.append((v[0], float(v[1]), float(v[2]), float(v[3]), float(v[4]),
                               int(v[5])))
     return cmd, mem, kids, funcs
-
-
-def one_error_line(stderr):
-    """The single 'memline: error:' line stderr must consist of."""
-    lines = [l for l in stderr.splitlines() if l.strip()]
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("memline: error: "), stderr
-    return lines[0]

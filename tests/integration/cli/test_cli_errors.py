@@ -1,7 +1,7 @@
-"""Bad input to ``python -m memline`` (issue 2): each gets exactly one line
-on stderr, ``memline: error: ...``, and exit status 2, before the program
-runs when it is about the command line; never a traceback from memline's
-own code.  Source that cannot be found is a warning: one line, and the
+"""Bad input to ``python -m memline``: each gets exactly one line on
+stderr, ``memline: error: ...``, and exit status 2, before the program runs
+when it is about the command line; never a traceback from memline's own
+code.  Source that cannot be found is a warning: one line, and the
 program runs on to its own exit status."""
 
 import textwrap

@@ -1,7 +1,7 @@
 """``pip install .`` into a fresh virtual environment gives a working
-``memline`` command (issue 2): the PEP 517 build compiles the extension, and
-the installed command profiles the seed example with nothing from this
-checkout on the path.  Slow (a real build): marked ``slow``, runs by
+``memline`` command: the PEP 517 build compiles the extension, and the
+installed command profiles the seed example with nothing from this checkout
+on the path.  Slow (a real build): marked ``slow``, runs by
 default."""
 
 import os

@@ -1,8 +1,9 @@
-"""``python -m memline program [args]`` as a user runs it (issue 2): the seed
-example's numbers, memory_profiler's layout, precision, occurrences, one
-shared profiler, how the program is run (script or module, sys.argv,
-sys.path[0], __file__, __main__), exit status and output when the program
-raises or exits, -o, --backend and --include-children.
+"""``python -m memline program [args]`` as a user of ``python -m
+memory_profiler`` runs it: the seed example's numbers, memory_profiler's
+layout, precision, occurrences, one shared profiler, how the program is run
+(script or module, sys.argv, sys.path[0], __file__, __main__), exit status
+and output when the program raises or exits, -o, --backend and
+--include-children.
 
 Every test runs a real child process and asserts its stdout, stderr and exit
 status.  RSS numbers are only compared with tolerances."""
@@ -101,8 +102,8 @@ def numbers_only(text):
 
 
 def test_seed_big_example(tmp_path):
-    """The issue's first 'done when': +152.6 MiB and -152.6 MiB (±2%) on the
-    seed's lines, one block, memory_profiler's layout, nothing on stderr."""
+    """The drop-in's first acceptance check: +152.6 MiB and -152.6 MiB (±2%)
+    on the seed's lines, one block, memory_profiler's layout, nothing on stderr."""
     proc = run_memline([SEED_BIG], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
@@ -376,7 +377,9 @@ def test_module_gets_all_its_arguments(tree, before, after):
 
 def test_pickling_classes_of_the_script(tmp_path):
     """__main__ is the script's own module, so classes and functions defined
-    in it pickle by reference (memory_profiler's #260)."""
+    in it pickle by reference (under memory_profiler they do not: its runner
+    executes the script in a namespace that is not sys.modules["__main__"],
+    so pickle cannot look them up)."""
     script = write(tmp_path / "pick.py", textwrap.dedent("""\
         import pickle
         import sys

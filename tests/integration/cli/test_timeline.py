@@ -14,7 +14,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from _timeline import REFERENCE, env, memline, memline_binary, one_error_line, read_dat
+from _timeline import env, memline, memline_binary, read_dat
+from helpers import MP_REFERENCE, assert_one_error
 
 PY = sys.executable
 ALLOC = ("import time; x = bytearray(60 * 2**20); x[::4096] = b'y' * len(x[::4096]); "
@@ -119,7 +120,7 @@ def test_no_shell_is_involved(tmp_path):
 
 
 def test_multiprocess_pool_gives_chld_lines(tmp_path):
-    shutil.copy(os.path.join(REFERENCE, "pool.py"), tmp_path / "pool.py")
+    shutil.copy(os.path.join(MP_REFERENCE, "pool.py"), tmp_path / "pool.py")
     out = tmp_path / "pool.dat"
     r = memline("run", "-M", "-C", "-T", "0.02", "-o", out, "pool.py", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -264,8 +265,8 @@ def test_attach_ends_with_the_process(tmp_path):
 # ---------------------------------------------------------------- peak, list, rm, clean
 
 def test_peak_on_reference_files():
-    small = os.path.join(REFERENCE, "small.mprof.dat")
-    pool = os.path.join(REFERENCE, "pool.mprof.dat")
+    small = os.path.join(MP_REFERENCE, "small.mprof.dat")
+    pool = os.path.join(MP_REFERENCE, "pool.mprof.dat")
     r = memline("peak", small, pool)
     assert r.returncode == 0
     assert r.stdout == ("%s\t84.496 MiB\n%s\t87.750 MiB\n"
@@ -314,7 +315,8 @@ def test_list_rm_clean(tmp_path):
 # ---------------------------------------------------------------- plot
 
 def test_plot_default_is_html_next_to_dat(tmp_path):
-    shutil.copy(os.path.join(REFERENCE, "small.mprof.dat"), tmp_path / "mprofile_20260101000000.dat")
+    shutil.copy(os.path.join(MP_REFERENCE, "small.mprof.dat"),
+                tmp_path / "mprofile_20260101000000.dat")
     r = memline("plot", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "Using last profile data.\nmprofile_20260101000000.html\n"
@@ -323,7 +325,7 @@ def test_plot_default_is_html_next_to_dat(tmp_path):
     assert "http" not in html.replace("http://www.w3.org/2000/svg", "")  # self-contained
     sub = tmp_path / "sub"
     sub.mkdir()
-    shutil.copy(os.path.join(REFERENCE, "pool.mprof.dat"), sub / "pool.dat")
+    shutil.copy(os.path.join(MP_REFERENCE, "pool.mprof.dat"), sub / "pool.dat")
     r = memline("plot", sub / "pool.dat")
     assert r.stdout == "%s\n" % (sub / "pool.html")
     assert "child 31134" in (sub / "pool.html").read_text()
@@ -331,7 +333,7 @@ def test_plot_default_is_html_next_to_dat(tmp_path):
 
 def test_plot_svg_is_well_formed_and_complete(tmp_path):
     out = tmp_path / "small.svg"
-    r = memline("plot", "-o", out, os.path.join(REFERENCE, "small.mprof.dat"))
+    r = memline("plot", "-o", out, os.path.join(MP_REFERENCE, "small.mprof.dat"))
     assert r.returncode == 0 and r.stdout == ""
     root = ET.parse(out).getroot()
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
@@ -346,7 +348,7 @@ def test_plot_svg_is_well_formed_and_complete(tmp_path):
                                    ["-t", "Custom <b>"], ["--flame", "--slope"]])
 def test_plot_options(tmp_path, flags):
     out = tmp_path / "p.svg"
-    r = memline("plot", *flags, "-o", out, os.path.join(REFERENCE, "small.mprof.dat"))
+    r = memline("plot", *flags, "-o", out, os.path.join(MP_REFERENCE, "small.mprof.dat"))
     assert r.returncode == 0, r.stderr
     ET.parse(out)
     s = out.read_text()
@@ -360,8 +362,8 @@ def test_plot_options(tmp_path, flags):
 
 def test_plot_several_files(tmp_path):
     out = tmp_path / "two.html"
-    r = memline("plot", "-o", out, os.path.join(REFERENCE, "small.mprof.dat"),
-                os.path.join(REFERENCE, "pool.mprof.dat"))
+    r = memline("plot", "-o", out, os.path.join(MP_REFERENCE, "small.mprof.dat"),
+                os.path.join(MP_REFERENCE, "pool.mprof.dat"))
     assert r.returncode == 0
     assert out.read_text().count('class="curve main"') == 2
 
@@ -430,7 +432,7 @@ def test_bad_input(dats, args, code, message):
     if message is None:
         assert r.stderr.startswith("Usage: memline")
         return
-    line = one_error_line(r.stderr)
+    line = assert_one_error(r, status=code)
     assert message in line, line
     assert not os.path.exists(dats / "out.dat")  # nothing left behind
 

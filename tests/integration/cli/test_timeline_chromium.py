@@ -11,7 +11,8 @@ import subprocess
 
 import pytest
 
-from _timeline import REFERENCE, memline
+from _timeline import memline
+from helpers import MP_REFERENCE
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -81,7 +82,7 @@ def dark(p):
 def small_html(tmp_path_factory):
     d = tmp_path_factory.mktemp("html")
     out = d / "small.html"
-    r = memline("plot", "-o", out, os.path.join(REFERENCE, "small.mprof.dat"))
+    r = memline("plot", "-o", out, os.path.join(MP_REFERENCE, "small.mprof.dat"))
     assert r.returncode == 0, r.stderr
     return out
 

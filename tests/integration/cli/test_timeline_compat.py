@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from _timeline import REFERENCE, memline, read_dat
+from _timeline import memline, read_dat
+from helpers import MP_REFERENCE
 
 MPROF = os.path.join(os.path.dirname(sys.executable), "mprof")
 
@@ -25,7 +26,7 @@ def our_files(tmp_path_factory):
     """Files from memline run: Python mode (FUNC lines) and -M -C (CHLD)."""
     d = tmp_path_factory.mktemp("ours")
     for name in ("small.py", "pool.py"):
-        shutil.copy(os.path.join(REFERENCE, name), d / name)
+        shutil.copy(os.path.join(MP_REFERENCE, name), d / name)
     r = memline("run", "-T", "0.05", "-o", d / "small.dat", "small.py", cwd=d)
     assert r.returncode == 0, r.stderr
     r = memline("run", "-M", "-C", "-T", "0.05", "-o", d / "pool.dat", "pool.py", cwd=d)
@@ -90,7 +91,7 @@ def test_mprof_plot_renders_our_files(our_files, name, flags):
 
 @pytest.mark.parametrize("name", ["small.mprof.dat", "pool.mprof.dat"])
 def test_our_peak_on_reference_matches_mprof(tmp_path, name):
-    shutil.copy(os.path.join(REFERENCE, name), tmp_path / name)
+    shutil.copy(os.path.join(MP_REFERENCE, name), tmp_path / name)
     theirs = mprof("peak", name, cwd=tmp_path)
     ours = memline("peak", name, cwd=tmp_path)
     assert theirs.returncode == 0 and ours.returncode == 0
@@ -98,7 +99,7 @@ def test_our_peak_on_reference_matches_mprof(tmp_path, name):
 
 
 def test_our_peak_func_on_reference_matches_mprof(tmp_path):
-    shutil.copy(os.path.join(REFERENCE, "small.mprof.dat"), tmp_path / "s.dat")
+    shutil.copy(os.path.join(MP_REFERENCE, "small.mprof.dat"), tmp_path / "s.dat")
     for func in ("__main__.alloc", "__main__.outer"):
         theirs = mprof("peak", "--func", func, "s.dat", cwd=tmp_path)
         ours = memline("peak", "--func", func, "s.dat", cwd=tmp_path)
@@ -108,6 +109,6 @@ def test_our_peak_func_on_reference_matches_mprof(tmp_path):
 def test_our_plot_on_reference_marks_mprofs_maximum(tmp_path):
     for name, peak in (("small.mprof.dat", "84.496"), ("pool.mprof.dat", "87.750")):
         out = tmp_path / (name + ".svg")
-        r = memline("plot", "-o", out, os.path.join(REFERENCE, name))
+        r = memline("plot", "-o", out, os.path.join(MP_REFERENCE, name))
         assert r.returncode == 0, r.stderr
         assert "max %s MiB" % peak in out.read_text()

@@ -1,7 +1,8 @@
-"""The heap backend (issue 3): with --backend heap (alias tracemalloc),
-Mem usage and Increment report the Python heap, and a line
-`x = bytearray(n)` shows an increment of n bytes within 1e-4 MiB for n from
-100 to 10**8, through the CLI and through the API."""
+"""The heap backend (the heap columns' accounting behind Mem usage): with
+--backend heap (alias tracemalloc), Mem usage and Increment report the
+Python heap, and a line `x = bytearray(n)` shows an increment of n bytes
+within 1e-4 MiB for n from 100 to 10**8, through the CLI and through the
+API."""
 
 import io
 import textwrap
@@ -9,7 +10,7 @@ import textwrap
 import pytest
 
 import memline
-from _report import MIB, only_block, run_cli
+from helpers import MIB, only_block, run_memline
 
 SIZES = [100, 1000, 10 ** 4, 10 ** 5, 10 ** 6, 10 ** 7, 10 ** 8]
 TOL_MIB = 1e-4
@@ -34,11 +35,11 @@ SCRIPT = textwrap.dedent('''\
 
 def _check_block(block, field):
     for i, n in enumerate(SIZES):
-        row = block.row("x%d = bytearray(%d)" % (i, n))
+        row = block.find("x%d = bytearray(%d)" % (i, n))
         got = getattr(row, field)
         assert abs(got - n / MIB) <= TOL_MIB, (n, field, row)
     # Seven objects freed at once: seven objects' worth of header slack.
-    freed = block.row("del x0")
+    freed = block.find("del x0")
     assert abs(getattr(freed, field) + sum(SIZES) / MIB) <= len(SIZES) * TOL_MIB, freed
 
 
@@ -46,21 +47,21 @@ def _check_block(block, field):
 def test_cli_heap_backend_bytearray_sizes(tmp_path, backend):
     script = tmp_path / "sizes.py"
     script.write_text(SCRIPT)
-    proc = run_cli(["--backend", backend, "--precision", "6", str(script)], cwd=str(tmp_path))
+    proc = run_memline(["--backend", backend, "--precision", "6", str(script)], cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     block = only_block(proc.stdout)
     _check_block(block, "incr")
     _check_block(block, "heap_incr")
     # Mem usage is the heap level: it rises by the sizes, then falls back.
-    top = block.row("x6 = bytearray(100000000)").mem
-    base = block.row("x0 = bytearray(100)").mem
+    top = block.find("x6 = bytearray(100000000)").mem
+    base = block.find("x0 = bytearray(100)").mem
     assert abs(top - base - sum(SIZES[1:]) / MIB) <= 10 * TOL_MIB, block
 
 
 def test_cli_rejects_unknown_backend(tmp_path):
     script = tmp_path / "sizes.py"
     script.write_text(SCRIPT)
-    proc = run_cli(["--backend", "no-such-backend", str(script)], cwd=str(tmp_path))
+    proc = run_memline(["--backend", "no-such-backend", str(script)], cwd=str(tmp_path))
     assert proc.returncode == 2
     assert "backend" in proc.stderr
 
@@ -101,7 +102,7 @@ def test_api_heap_backend_bytearray_sizes(backend):
     memline.show_results(prof, stream=out, precision=12)
     block = only_block(out.getvalue())
     for i, n in enumerate(SIZES):
-        row = block.row("x%d = bytearray(%d)" % (i, n))
+        row = block.find("x%d = bytearray(%d)" % (i, n))
         assert row.bytes("incr") == row.bytes("heap_incr"), row
         assert abs(row.bytes("incr") - rows[row.lineno][0] * MIB) < 1, row
 

@@ -1,6 +1,6 @@
 """Blocks allocated before profiling began and freed (or resized) during it
-(issue 3): a real decrease of live memory, shown as a negative Heap incr of
-the block's real size, never a guess, never double counted.
+(the heap columns): a real decrease of live memory, shown as a negative
+Heap incr of the block's real size, never a guess, never double counted.
 
 Sizes memline uses for such frees: large blocks, malloc_usable_size(); small
 ones, their pymalloc size class (or, with PYTHONMALLOC=malloc, again
@@ -15,13 +15,13 @@ import pytest
 import memline
 from memline import _memline
 from _alloc import bytearray_usable, list_array_usable, object_block_size
-from _report import only_block
+from helpers import only_block
 
 KIB = 1024
 
 
 def heap_row(out, needle):
-    return only_block(out.getvalue()).row(needle)
+    return only_block(out.getvalue()).find(needle)
 
 
 def profiled(out):
@@ -176,11 +176,11 @@ def test_old_and_new_blocks_together_net_out():
 
     swap(box)
     block = only_block(out.getvalue())
-    row = block.row("box[0] = bytearray")
+    row = block.find("box[0] = bytearray")
     assert abs(row.bytes("heap_incr") - (5 * 10 ** 6 - old)) <= 4 * KIB, row
     assert abs(row.bytes("heap_peak") - 5 * 10 ** 6) <= 4 * KIB, row
-    tmp_row = block.row("tmp = bytearray")
+    tmp_row = block.find("tmp = bytearray")
     assert abs(tmp_row.bytes("heap_incr") - 7 * 10 ** 6) <= 4 * KIB, tmp_row
-    del_row = block.row("del tmp")
+    del_row = block.find("del tmp")
     assert abs(del_row.bytes("heap_incr") + 7 * 10 ** 6) <= 4 * KIB, del_row
     assert abs(block.total("heap_incr") - (5 * 10 ** 6 - old)) <= 8 * KIB, block

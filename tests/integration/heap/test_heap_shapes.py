@@ -1,7 +1,8 @@
-"""Execution shapes memory_profiler gets wrong (issue 3): generators (every
-resumption, yield lines counted, one report when done), coroutines, async
-generators, recursion folded into one table, methods, class and static
-methods, decorated closures, and exceptions leaving the numbers consistent.
+"""Execution shapes memory_profiler gets wrong, in the heap columns:
+generators (every resumption, yield lines counted, one report when done),
+coroutines, async generators, recursion folded into one table, methods,
+class and static methods, decorated closures, and exceptions leaving the
+numbers consistent.
 
 Each profiled line allocates a known number of bytes and keeps it in KEEP,
 so its Heap incr is that number plus at most a few KiB of list growth."""
@@ -14,7 +15,7 @@ import threading
 import pytest
 
 import memline
-from _report import only_block, parse
+from helpers import only_block, parse_report
 
 M = 1 << 20
 SLACK = 16 * 1024  # list growth and object headers around an M-sized buffer
@@ -61,15 +62,15 @@ def test_generator_every_resumption_counted_and_reported_once():
     del g
     gc.collect()
     block = only_block(out.getvalue())
-    append = block.row("KEEP.append(bytearray(M))")
+    append = block.find("KEEP.append(bytearray(M))")
     assert append.occurrences == 5
     assert near(append.bytes("heap_incr"), 5 * M), append
     assert near(append.bytes("heap_peak"), M), append
-    yield_row = block.row("yield i")
+    yield_row = block.find("yield i")
     assert yield_row.occurrences == 5
     assert near(yield_row.bytes("heap_incr"), 0), yield_row
     assert yield_row.bytes("heap_peak") < SLACK, yield_row
-    last = block.row("bytearray(3 * M)")
+    last = block.find("bytearray(3 * M)")
     assert last.occurrences == 1
     assert near(last.bytes("heap_incr"), 3 * M), last
     assert near(block.total("heap_incr"), 8 * M), block
@@ -94,11 +95,11 @@ def test_generator_resumed_in_another_thread():
     del g
     gc.collect()
     block = only_block(out.getvalue())
-    append = block.row("KEEP.append(bytearray(M))")
+    append = block.find("KEEP.append(bytearray(M))")
     assert append.occurrences == 6
     assert near(append.bytes("heap_incr"), 6 * M), append
-    assert block.row("yield i").occurrences == 6
-    assert near(block.row("bytearray(3 * M)").bytes("heap_incr"), 3 * M)
+    assert block.find("yield i").occurrences == 6
+    assert near(block.find("bytearray(3 * M)").bytes("heap_incr"), 3 * M)
 
 
 def test_generator_closed_early():
@@ -121,11 +122,11 @@ def test_generator_closed_early():
     del g
     gc.collect()
     block = only_block(out.getvalue())
-    append = block.row("KEEP.append(bytearray(M))")
+    append = block.find("KEEP.append(bytearray(M))")
     assert append.occurrences == 3
     assert near(append.bytes("heap_incr"), 3 * M), append
-    assert block.row("yield i").occurrences == 3
-    fin = block.row("bytearray(2 * M)")
+    assert block.find("yield i").occurrences == 3
+    fin = block.find("bytearray(2 * M)")
     assert fin.occurrences == 1
     assert near(fin.bytes("heap_incr"), 2 * M), fin
     assert near(block.total("heap_incr"), 5 * M), block
@@ -140,10 +141,10 @@ def test_generator_reports_once_per_generator():
     gc.collect()
     list(gen(4))
     gc.collect()
-    blocks = parse(out.getvalue())
+    blocks = parse_report(out.getvalue())
     assert len(blocks) == 2, out.getvalue()
     for block, n in zip(blocks, (2, 4)):
-        append = block.row("KEEP.append(bytearray(M))")
+        append = block.find("KEEP.append(bytearray(M))")
         assert append.occurrences == n
         assert near(append.bytes("heap_incr"), n * M), append
 
@@ -177,10 +178,10 @@ def test_coroutine():
     assert asyncio.run(main()) == 4
     gc.collect()
     block = only_block(out.getvalue())
-    append = block.row("KEEP.append(bytearray(M))")
+    append = block.find("KEEP.append(bytearray(M))")
     assert append.occurrences == 4
     assert near(append.bytes("heap_incr"), 4 * M), append
-    await_row = block.row("await asyncio.sleep(0)")
+    await_row = block.find("await asyncio.sleep(0)")
     assert await_row.occurrences == 4
     # The other task's 20 MiB ran while this coroutine was suspended.
     assert near(await_row.bytes("heap_incr"), 0), await_row
@@ -206,11 +207,11 @@ def test_async_generator():
     assert asyncio.run(main()) == [0, 1, 2]
     gc.collect()
     block = only_block(out.getvalue())
-    append = block.row("KEEP.append(bytearray(M))")
+    append = block.find("KEEP.append(bytearray(M))")
     assert append.occurrences == 3
     assert near(append.bytes("heap_incr"), 3 * M), append
-    assert block.row("yield i").occurrences == 3
-    assert near(block.row("yield i").bytes("heap_incr"), 0)
+    assert block.find("yield i").occurrences == 3
+    assert near(block.find("yield i").bytes("heap_incr"), 0)
     assert near(block.total("heap_incr"), 3 * M), block
 
 
@@ -228,11 +229,11 @@ def test_recursion_folds_into_one_table():
 
     assert fact(5) == 120
     block = only_block(out.getvalue())
-    append = block.row("KEEP.append(bytearray(M))")
+    append = block.find("KEEP.append(bytearray(M))")
     assert append.occurrences == 5
     assert near(append.bytes("heap_incr"), 5 * M), append
     assert near(append.bytes("heap_peak"), M), append
-    recurse = block.row("return n * fact(n - 1)")
+    recurse = block.find("return n * fact(n - 1)")
     assert recurse.occurrences == 4
     # One execution of the outermost recursive line spans the 4 levels below.
     assert near(recurse.bytes("heap_peak"), 4 * M, 4 * SLACK), recurse
@@ -257,10 +258,10 @@ def test_mutual_recursion_with_profiler_object():
         ping(5)  # ping at 5, 3, 1; pong at 4, 2, 0
     out = io.StringIO()
     memline.show_results(prof, stream=out, precision=12)
-    blocks = parse(out.getvalue())
+    blocks = parse_report(out.getvalue())
     assert len(blocks) == 2
-    ping_row = blocks[0].row("bytearray(M)")
-    pong_row = blocks[1].row("bytearray(2 * M)")
+    ping_row = blocks[0].find("bytearray(M)")
+    pong_row = blocks[1].find("bytearray(2 * M)")
     assert ping_row.occurrences == 3 and pong_row.occurrences == 3
     assert near(ping_row.bytes("heap_incr"), 3 * M), ping_row
     assert near(pong_row.bytes("heap_incr"), 6 * M), pong_row
@@ -310,12 +311,12 @@ def test_methods_classmethods_staticmethods():
         (lambda: t.smethod_outer(5 * M), 5 * M),
     ]
     for i, (call, want) in enumerate(calls, 1):
-        before = len(parse(out.getvalue()))
+        before = len(parse_report(out.getvalue()))
         assert call() == want
-        blocks = parse(out.getvalue())
+        blocks = parse_report(out.getvalue())
         assert len(blocks) == before + 1, "call %d printed %d reports" % (
             i, len(blocks) - before)
-        row = blocks[-1].row("KEEP.append(bytearray(n))")
+        row = blocks[-1].find("KEEP.append(bytearray(n))")
         assert row.occurrences == 1
         assert near(row.bytes("heap_incr"), i * M), row
 
@@ -334,12 +335,12 @@ def test_closure_decorated_inside_function_reports_once_per_call():
 
     for k in (1, 2, 3):
         assert outer(k * M) == k * M
-    blocks = parse(out.getvalue())
+    blocks = parse_report(out.getvalue())
     assert len(blocks) == 3, out.getvalue()
-    linenos = {b.row("KEEP.append(bytearray(n))").lineno for b in blocks}
+    linenos = {b.find("KEEP.append(bytearray(n))").lineno for b in blocks}
     assert len(linenos) == 1  # the same table each time
     for block, k in zip(blocks, (1, 2, 3)):
-        row = block.row("KEEP.append(bytearray(n))")
+        row = block.find("KEEP.append(bytearray(n))")
         assert row.occurrences == 1
         assert near(row.bytes("heap_incr"), k * M), row
 
@@ -357,9 +358,9 @@ def test_exception_propagates_and_report_prints():
     with pytest.raises(ValueError, match="boom"):
         boom(3 * M)
     block = only_block(out.getvalue())
-    row = block.row("KEEP.append(bytearray(n))")
+    row = block.find("KEEP.append(bytearray(n))")
     assert near(row.bytes("heap_incr"), 3 * M), row
-    assert block.row("raise ValueError").occurrences == 1
+    assert block.find("raise ValueError").occurrences == 1
     assert near(block.total("heap_incr"), 3 * M), block
 
 
@@ -381,9 +382,9 @@ def test_exception_from_nested_unprofiled_call():
     with pytest.raises(KeyError):
         outer(4 * M)
     block = only_block(out.getvalue())
-    assert near(block.row("KEEP.append(bytearray(M))").bytes("heap_incr"), M)
-    assert near(block.row("helper(n)").bytes("heap_incr"), 4 * M)
-    assert block.row("return n").seen is False
+    assert near(block.find("KEEP.append(bytearray(M))").bytes("heap_incr"), M)
+    assert near(block.find("helper(n)").bytes("heap_incr"), 4 * M)
+    assert block.find("return n").seen is False
 
 
 def test_exception_caught_inside():
@@ -401,12 +402,12 @@ def test_exception_caught_inside():
 
     assert caught(2 * M) == 2 * M
     block = only_block(out.getvalue())
-    alloc = block.row("tmp = bytearray(n)")
+    alloc = block.find("tmp = bytearray(n)")
     assert near(alloc.bytes("heap_incr"), 2 * M), alloc
     assert near(alloc.bytes("heap_peak"), 2 * M), alloc
-    freed = block.row("del tmp")
+    freed = block.find("del tmp")
     assert near(freed.bytes("heap_incr"), -2 * M), freed
-    kept = block.row("KEEP.append(bytearray(n))")
+    kept = block.find("KEEP.append(bytearray(n))")
     assert near(kept.bytes("heap_incr"), 2 * M), kept
     assert near(block.total("heap_incr"), 2 * M), block
 
@@ -432,10 +433,10 @@ def test_numbers_stay_right_after_an_exception():
         maybe_fail(M, True)
     assert maybe_fail(2 * M, False) == 2 * M
     assert plain(3 * M) == 3 * M
-    blocks = parse(out.getvalue())
+    blocks = parse_report(out.getvalue())
     assert len(blocks) == 3
     for block, n in zip(blocks, (M, 2 * M, 3 * M)):
-        row = block.row("KEEP.append(bytearray(n))")
+        row = block.find("KEEP.append(bytearray(n))")
         assert row.occurrences == 1
         assert near(row.bytes("heap_incr"), n), row
         assert near(block.total("heap_incr"), n), block
@@ -459,7 +460,7 @@ def test_exception_escaping_a_generator():
     gc.collect()
     block = only_block(out.getvalue())
     assert near(block.total("heap_incr"), 3 * M), block
-    assert near(block.row("bytearray(2 * M)").bytes("heap_incr"), 2 * M)
+    assert near(block.find("bytearray(2 * M)").bytes("heap_incr"), 2 * M)
 
 
 # ---- Heap peak spans nested calls ----
@@ -485,11 +486,11 @@ def test_peak_includes_temporaries_of_nested_profiled_calls():
         assert outer(8 * M) == 8 * M
     out = io.StringIO()
     memline.show_results(prof, stream=out, precision=12)
-    blocks = {b.rows[0].source.strip(): b for b in parse(out.getvalue())}
-    call = blocks["def outer(n):"].row("got = inner(n)")
+    blocks = {b.rows[0].source.strip(): b for b in parse_report(out.getvalue())}
+    call = blocks["def outer(n):"].find("got = inner(n)")
     assert near(call.bytes("heap_incr"), 0), call
     assert near(call.bytes("heap_peak"), 8 * M), call
-    alloc = blocks["def inner(n):"].row("tmp = bytearray(n)")
+    alloc = blocks["def inner(n):"].find("tmp = bytearray(n)")
     assert near(alloc.bytes("heap_peak"), 8 * M), alloc
 
 
@@ -508,12 +509,12 @@ def test_peak_of_recursive_line_spans_the_levels_below():
 
     assert deep(4) == 4
     block = only_block(out.getvalue())
-    recurse = block.row("deep(n - 1)")
+    recurse = block.find("deep(n - 1)")
     assert recurse.occurrences == 3
     assert near(recurse.bytes("heap_peak"), 3 * M, 4 * SLACK), recurse
     assert near(recurse.bytes("heap_incr"), 0), recurse
-    assert near(block.row("tmp = bytearray(M)").bytes("heap_incr"), 4 * M)
-    assert near(block.row("del tmp").bytes("heap_incr"), -4 * M)
+    assert near(block.find("tmp = bytearray(M)").bytes("heap_incr"), 4 * M)
+    assert near(block.find("del tmp").bytes("heap_incr"), -4 * M)
     assert near(block.total("heap_incr"), 0), block
 
 
@@ -530,6 +531,6 @@ def test_peak_includes_unprofiled_callees():
         return size
 
     assert caller(6 * M) == 6 * M
-    row = only_block(out.getvalue()).row("size = helper(n)")
+    row = only_block(out.getvalue()).find("size = helper(n)")
     assert near(row.bytes("heap_incr"), 0), row
     assert near(row.bytes("heap_peak"), 6 * M), row

@@ -1,7 +1,7 @@
-"""Heap accounting across threads (issue 3): every thread's lines are traced,
-threads started before and after profiling began alike, and each allocation
-is charged to the line its own thread is running, never to another
-thread's line."""
+"""Heap accounting across threads (the heap columns): every thread's lines
+are traced, threads started before and after profiling began alike, and
+each allocation is charged to the line its own thread is running, never to
+another thread's line."""
 
 import io
 import threading
@@ -9,7 +9,7 @@ import threading
 import pytest
 
 import memline
-from _report import only_block, parse, report_of
+from helpers import only_block, parse_report, report_of
 
 MB = 10 ** 6
 KEEP = []  # keeps the test's buffers alive until the report is read
@@ -78,7 +78,7 @@ def test_one_line_hit_by_four_threads():
     _run_threads_around_enable(prof, work, [(10 * MB,), (40 * MB,)],
                                [(20 * MB,), (30 * MB,)])
     block = only_block(report_of(prof))
-    row = block.row("data = bytearray(n)")
+    row = block.find("data = bytearray(n)")
     assert row.occurrences == 4
     assert close(row.bytes("heap_incr"), 100 * MB), row
     # The peak of one execution is one buffer, never the sum of threads.
@@ -97,7 +97,7 @@ def test_four_lines_four_threads():
     _run_threads_around_enable(prof, work4, [(0,), (3,)], [(1,), (2,)])
     block = only_block(report_of(prof))
     for mb in (10, 20, 30, 40):
-        row = block.row("bytearray(%d * MB)" % mb)
+        row = block.find("bytearray(%d * MB)" % mb)
         assert row.occurrences == 1, row
         assert close(row.bytes("heap_incr"), mb * MB), row
         assert close(row.bytes("heap_peak"), mb * MB), row
@@ -121,7 +121,7 @@ def test_decorated_function_from_four_threads_reports_once():
     for t in threads:
         t.join()
     block = only_block(out.getvalue())
-    row = block.row("data = bytearray(n)")
+    row = block.find("data = bytearray(n)")
     assert row.occurrences == 4
     assert close(row.bytes("heap_incr"), 100 * MB), row
 
@@ -157,12 +157,12 @@ def test_allocation_charged_to_own_thread_only():
         a.join()
     finally:
         prof.disable()
-    blocks = {b.rows[0].source.strip(): b for b in parse(report_of(prof))}
+    blocks = {b.rows[0].source.strip(): b for b in parse_report(report_of(prof))}
     wait_block = blocks["def waiter(ready, go):"]
     alloc_block = blocks["def allocator(n):"]
-    row = alloc_block.row("KEEP.append(bytearray(n))")
+    row = alloc_block.find("KEEP.append(bytearray(n))")
     assert close(row.bytes("heap_incr"), 50 * MB), row
-    wait_row = wait_block.row("go.wait()")
+    wait_row = wait_block.find("go.wait()")
     assert wait_row.occurrences == 1
     for r in wait_block.rows:
         if r.seen:

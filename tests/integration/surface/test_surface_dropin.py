@@ -1,10 +1,11 @@
 """The drop-in test: a program written for memory_profiler runs unchanged
 with its import line changed to memline, and its reports have the same
-shape (issue 6)."""
+shape (the rest of memory_profiler's surface: memory_usage, LineProfiler,
+show_results, LogFile)."""
 
 import pytest
 
-from _surface import MIB, MP_HEADER, ML_HEADER, ROW_HEAD, parse_report, run_python
+from helpers import HEADER5, HEADER7, check_block, parse_report, run_python
 
 pytest.importorskip("memory_profiler")
 
@@ -118,31 +119,26 @@ def log_messages(stderr):
     return stderr[len("LOG|"):-1].split("\nLOG|")
 
 
-def precision(block):
-    """Digits after the point in the block's MiB columns."""
-    digits = {len(MIB.match(f).group("frac") or "")
-              for r in block.rows if not r.blank for f in (r.mem, r.inc)}
-    assert len(digits) == 1, digits
-    return digits.pop()
-
-
 def compare_blocks(theirs, mine, expected):
     assert len(theirs) == len(mine) == len(expected)
     for t, m, exp in zip(theirs, mine, expected):
         assert t.filename.endswith("prog.py") and m.filename.endswith("prog.py")
-        assert t.header == MP_HEADER and m.header == ML_HEADER
+        assert t.header == HEADER5 and m.header == HEADER7
         # memline adds Heap incr and Heap peak before Line Contents
         assert m.header.replace("Heap incr    Heap peak   ", "") == t.header
         assert t.rule == "=" * len(t.header) and m.rule == "=" * len(m.header)
-        assert [(r.lineno, r.contents.strip()) for r in t.rows] == exp
-        assert [(r.lineno, r.contents) for r in m.rows] == \
-            [(r.lineno, r.contents) for r in t.rows]
-        assert [r.blank for r in m.rows] == [r.blank for r in t.rows]
-        assert [r.occ for r in m.rows] == [r.occ for r in t.rows]
-        assert precision(m) == precision(t)
+        assert [(r.lineno, r.source.strip()) for r in t.rows] == exp
+        assert [(r.lineno, r.source) for r in m.rows] == \
+            [(r.lineno, r.source) for r in t.rows]
+        assert [r.seen for r in m.rows] == [r.seen for r in t.rows]
+        assert [r.occurrences for r in m.rows] == [r.occurrences for r in t.rows]
+        assert m.precision == t.precision
+        # every row is memory_profiler's template filled in (memline's with
+        # its two heap cells), and the heap cells are there when the line ran
+        check_block(t, t.precision)
+        check_block(m, m.precision)
         for r in m.rows:
-            assert ROW_HEAD.match(r.text)  # the first five columns' layout
-            assert len(r.extra()) == (0 if r.blank else 2)
+            assert (r.heap_incr is not None, r.heap_peak is not None) == (r.seen, r.seen)
 
 
 def test_program_runs_unchanged_and_prints_the_same(runs):

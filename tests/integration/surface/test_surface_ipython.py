@@ -1,14 +1,17 @@
 """%load_ext memline in a real IPython shell: %mprun and %memit, line and
-cell forms, and their options (issue 6).
+cell forms, and their options (the rest of memory_profiler's surface).
 
 The shell is IPython's own test shell (globalipapp): its pager prints to
-stdout, so capsys sees what a terminal user would."""
+stdout, so capsys sees what a terminal user would.  %mprun strips the
+report it shows and writes, as memory_profiler's does, so those reports are
+read with ``stripped=True``."""
 
 import io
 
 import pytest
 
-from _surface import SANITIZED, ML_HEADER, MEMIT, at_least_here, freed, near_here, parse_report
+from _surface import MEMIT, at_least_here, freed, near_here
+from helpers import HEADER7, SANITIZED, parse_report
 
 IPython = pytest.importorskip("IPython")
 
@@ -62,14 +65,14 @@ def memit_line(out):
 
 def check_nb_func_block(block):
     assert block.filename.startswith("<ipython-input-")
-    assert block.header == ML_HEADER
-    assert [r.contents.strip() for r in block.rows] == NB_ROWS
-    assert all(not r.blank and r.occ == "1" for r in block.rows)
+    assert block.header == HEADER7
+    assert [r.source.strip() for r in block.rows] == NB_ROWS
+    assert all(r.seen and r.occurrences == 1 for r in block.rows)
     alloc = block.row('a = b"x" * (40 << 20)')
-    assert near_here(alloc.mib("inc"), 40)
-    heap_incr, heap_peak = alloc.extra()
+    assert near_here(alloc.incr, 40)
+    heap_incr, heap_peak = alloc.heap_incr, alloc.heap_peak
     assert 39.9 <= heap_incr <= 40.2 and 39.9 <= heap_peak <= 40.2
-    assert freed(block.row("del a").mib("inc"), 40)
+    assert freed(block.row("del a").incr, 40)
 
 
 def test_load_ext_registers_both_magics(ip):
@@ -82,26 +85,26 @@ def test_load_ext_registers_both_magics(ip):
 
 def test_mprun_reports_a_notebook_function_from_its_cell(ip, capsys):
     ok(ip.run_cell("%mprun -f nb_func nb_func(1000)"))
-    blocks = parse_report(capsys.readouterr().out)
+    blocks = parse_report(capsys.readouterr().out, stripped=True)
     assert len(blocks) == 1
     check_nb_func_block(blocks[0])
 
 
 def test_mprun_several_functions(ip, capsys):
     ok(ip.run_cell("%mprun -f nb_func -f nb_other nb_func(10) + nb_other(4)"))
-    blocks = parse_report(capsys.readouterr().out)
+    blocks = parse_report(capsys.readouterr().out, stripped=True)
     assert len(blocks) == 2
-    by_first = {b.rows[0].contents.strip(): b for b in blocks}
+    by_first = {b.rows[0].source.strip(): b for b in blocks}
     check_nb_func_block(by_first["def nb_func(n):"])
     other = by_first["def nb_other(k):"]
-    assert other.row("for i in range(k):").occ == "5"
-    assert other.row("total += i").occ == "4"
+    assert other.row("for i in range(k):").occurrences == 5
+    assert other.row("total += i").occurrences == 4
 
 
 def test_mprun_cell_form(ip, capsys):
     ok(ip.run_cell("%%mprun -f nb_func\ncell_v = nb_func(10)\ncell_v += 1\n"))
     assert ip.user_ns["cell_v"] == 11  # the whole cell ran
-    blocks = parse_report(capsys.readouterr().out)
+    blocks = parse_report(capsys.readouterr().out, stripped=True)
     assert len(blocks) == 1
     check_nb_func_block(blocks[0])
 
@@ -112,7 +115,7 @@ def test_mprun_T_writes_the_report(ip, capsys, tmp_path):
     out = capsys.readouterr().out
     assert "Profile printout saved to text file %s" % target in out
     written = target.read_text()
-    blocks = parse_report(written)
+    blocks = parse_report(written, stripped=True)
     assert len(blocks) == 1
     check_nb_func_block(blocks[0])
     assert written.strip() in out  # what was shown is what was written
@@ -132,7 +135,7 @@ def test_mprun_r_returns_the_line_profiler(ip, capsys):
 
 def test_mprun_without_r_returns_nothing(ip, capsys):
     assert ip.run_line_magic("mprun", "-f nb_other nb_other(2)") is None
-    assert len(parse_report(capsys.readouterr().out)) == 1
+    assert len(parse_report(capsys.readouterr().out, stripped=True)) == 1
 
 
 SPAWN = '''
@@ -150,10 +153,10 @@ def test_mprun_c_includes_children(ip, capsys):
     ok(ip.run_cell(SPAWN))
     for opts, low, high in (("-c", -1000 if SANITIZED else 75, 1000), ("", -1000, 20)):
         ok(ip.run_cell("%mprun {} -f spawn spawn()".format(opts)))
-        [block] = parse_report(capsys.readouterr().out)
-        first = block.rows[0].mib("mem")
+        [block] = parse_report(capsys.readouterr().out, stripped=True)
+        first = block.rows[0].mem
         # while the child holds its 80 MiB
-        held = max(block.row(r).mib("mem") for r in ("p.stdout.readline()", "time.sleep(0.05)"))
+        held = max(block.row(r).mem for r in ("p.stdout.readline()", "time.sleep(0.05)"))
         assert low <= held - first <= high, (opts, [r.text for r in block.rows])
 
 
@@ -162,8 +165,8 @@ def test_mprun_statement_keeps_its_quotes(ip, capsys):
     # so g("x") ran as g(x)
     ok(ip.run_cell('%mprun -f nb_other quoted = nb_other(len("abc")) + len(\'it\'\'s\')'))
     assert ip.user_ns["quoted"] == 3 + 3
-    [block] = parse_report(capsys.readouterr().out)
-    assert block.row("total += i").occ == "3"
+    [block] = parse_report(capsys.readouterr().out, stripped=True)
+    assert block.row("total += i").occurrences == 3
 
 
 def test_mprun_unknown_function_is_a_usage_error(ip, capsys):

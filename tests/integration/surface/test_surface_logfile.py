@@ -1,11 +1,13 @@
 """LogFile(name, reportIncrementFlag=False): the report goes to logging, and
-with the flag only the Filename/header lines and rows that grew (issue 6)."""
+with the flag only the Filename/header lines and rows that grew
+(the rest of memory_profiler's surface)."""
 
 import logging
 
 import pytest
 
-from _surface import ML_HEADER, ROW_HEAD, freed, near_here, parse_report
+from _surface import freed, near_here
+from helpers import HEADER7, ROW_START, parse_report
 from memline import LogFile, profile
 
 
@@ -47,12 +49,12 @@ def test_logfile_sends_the_whole_report_to_logging(logged):
     assert records and all(r.levelno == logging.INFO and r.name == name for r in records)
     text = "".join(r.getMessage() for r in records)
     [block] = parse_report(text)
-    assert block.header == ML_HEADER
-    assert [r.contents.strip() for r in block.rows] == [
+    assert block.header == HEADER7
+    assert [r.source.strip() for r in block.rows] == [
         "@profile(stream=stream)", "def grows_and_shrinks():", 'kept = b"1" * (50 << 20)',
         "same = len(kept)", "del kept", "return same"]
-    assert near_here(block.row('kept = b"1" * (50 << 20)').mib("inc"), 50)
-    assert freed(block.row("del kept").mib("inc"), 50)
+    assert near_here(block.row('kept = b"1" * (50 << 20)').incr, 50)
+    assert freed(block.row("del kept").incr, 50)
 
 
 class Tee:
@@ -74,8 +76,8 @@ def test_logfile_with_flag_keeps_only_rows_that_grew(logged):
     messages = [r.getMessage() for r in records]
     assert all(r.levelno == logging.INFO for r in records)
     assert messages[0].startswith("Filename: ") and messages[0].rstrip().endswith(".py")
-    assert messages[1].rstrip("\n") == ML_HEADER
-    rows = [m for m in tee.written if ROW_HEAD.match(m)]
+    assert messages[1].rstrip("\n") == HEADER7
+    rows = [m for m in tee.written if ROW_START.match(m)]
     grew = [m for m in rows if "MiB" in m and float(m.split("MiB")[1]) > 0]
     assert messages[2:] == grew
     assert any(m.rstrip().endswith('kept = b"1" * (50 << 20)') for m in grew)
@@ -89,11 +91,11 @@ def test_logfile_flag_filters_what_it_is_written(logged):
     name, records = logged
     log = LogFile(name, reportIncrementFlag=True)
     grew = "     3     47.1 MiB      0.5 MiB           1      0.5 MiB      0.5 MiB   a\n"
-    for msg in ["Filename: x.py\n\n", ML_HEADER + "\n", "=" * 86 + "\n", grew,
+    for msg in ["Filename: x.py\n\n", HEADER7 + "\n", "=" * 86 + "\n", grew,
                 "     4     47.1 MiB      0.0 MiB           1      1.0 MiB      1.0 MiB   b\n",
                 "     5     47.1 MiB     -2.0 MiB           1      3.0 MiB      3.0 MiB   c\n",
                 "     6                                                                   d\n",
                 "\n\n"]:
         log.write(msg)
     log.flush()
-    assert [r.getMessage() for r in records] == ["Filename: x.py\n\n", ML_HEADER + "\n", grew]
+    assert [r.getMessage() for r in records] == ["Filename: x.py\n\n", HEADER7 + "\n", grew]

@@ -1,11 +1,12 @@
 """python -m memline --pdb-mmem MAXMEM: one message, pdb at the profiled
-code, driven through stdin, then the run completes with its report (issue 6)."""
+code, driven through stdin, then the run completes with its report
+(the rest of memory_profiler's surface)."""
 
 import re
 
 import pytest
 
-from _surface import parse_report, run_memline
+from helpers import parse_report, run_memline
 
 # Line numbers matter: the 60 MiB allocation is line 7.
 SCRIPT = '''\
@@ -59,7 +60,7 @@ def baseline_rss(tmp_path):
     r = run_memline(["empty.py"], tmp_path)
     assert r.returncode == 0, r.stderr
     [block] = parse_report(r.stdout)
-    return block.rows[0].mib("mem")
+    return block.rows[0].mem
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def test_pdb_mmem_stops_once_and_completes(script):
     blocks = parse_report(r.stdout)
     assert len(blocks) == 1
     assert blocks[0].filename.endswith("script.py")
-    assert blocks[0].row('big_chunk = b"x" * (60 << 20)').mib("inc") >= 55
+    assert blocks[0].row('big_chunk = b"x" * (60 << 20)').incr >= 55
     assert r.stdout.index("exceeded the maximum") < r.stdout.index("Filename:")
 
 
@@ -148,5 +149,6 @@ def test_pdb_mmem_continue_keeps_profiling(tmp_path):
     [plain_block] = parse_report(plain.stdout)
     [debugged_block] = parse_report(debugged.stdout)
     # both calls ran every line: the same occurrences with or without pdb
-    assert [r.occ for r in plain_block.rows] == ["2", "", "2", "2", "8", "6", "2"]
-    assert [r.occ for r in debugged_block.rows] == [r.occ for r in plain_block.rows]
+    assert [r.occurrences for r in plain_block.rows] == [2, None, 2, 2, 8, 6, 2]
+    assert [r.occurrences for r in debugged_block.rows] == \
+        [r.occurrences for r in plain_block.rows]

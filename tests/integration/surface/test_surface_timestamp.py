@@ -1,15 +1,16 @@
 """--timestamp and profile.timestamp("name"): FUNC lines as memory_profiler
-writes them for mprof (issue 6)."""
+writes them for mprof (the rest of memory_profiler's surface)."""
 
 import io
 import shutil
 import time
 
-from _surface import DATA, FUNC, at_least_here, freed, func_lines, near, run_memline, run_python
+from _surface import FUNC, at_least_here, freed, func_lines, near
+from helpers import MP_REFERENCE, run_memline, run_python
 from memline import TimeStamper
 
 # small.py and the FUNC lines memory_profiler 0.61 wrote for it.
-REFERENCE = (DATA / "small.mprof.dat").read_text()
+REFERENCE = (MP_REFERENCE / "small.mprof.dat").read_text()
 
 
 def shape(funcs):
@@ -24,7 +25,7 @@ def check_plausible(funcs, t0, t1):
 
 
 def test_timestamp_small_matches_memory_profiler_reference(tmp_path):
-    shutil.copy(DATA / "small.py", tmp_path)
+    shutil.copy(MP_REFERENCE / "small.py", tmp_path)
     t0 = time.time()
     r = run_memline(["--timestamp", "small.py"], tmp_path)
     t1 = time.time()

@@ -1,5 +1,6 @@
 """memory_usage(): each form of proc, each return shape, run-once, the
-sampler thread's lifetime, timeout, and bad arguments (issue 6)."""
+sampler thread's lifetime, timeout, and bad arguments (the rest of
+memory_profiler's surface)."""
 
 import io
 import os

@@ -1,7 +1,8 @@
-"""The allocator hooks are in exactly while something is profiled, and the
-original allocator functions are back once profiling ends (issue 3): after a
-profile-decorated function returns (or raises), after prof.disable(), after
-a `with prof:` block, after a profiled generator is collected."""
+"""The allocator hooks (the heap columns' source) are in exactly while
+something is profiled, and the original allocator functions are back once
+profiling ends: after a profile-decorated function returns (or raises),
+after prof.disable(), after a `with prof:` block, after a profiled
+generator is collected."""
 
 import gc
 import io
@@ -14,7 +15,6 @@ import pytest
 import memline
 from memline import _memline
 import helpers
-from _report import only_block
 
 
 def state():
@@ -154,7 +154,7 @@ def test_heap_counted_after_restore(before):
     for _ in range(3):
         out = io.StringIO()
         memline.profile(work, stream=out, precision=12)()
-        row = only_block(out.getvalue()).row("bytearray(10 ** 6)")
+        row = helpers.only_block(out.getvalue()).find("bytearray(10 ** 6)")
         assert abs(row.bytes("heap_incr") - 10 ** 6) <= 1024, row
         assert state() == before
 
@@ -210,7 +210,7 @@ def test_hooks_recover_after_tracemalloc_wrapped_them(tmp_path):
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout)
     for text in res["reports"]:
-        row = only_block(text).row("bytearray(10 ** 6)")
+        row = helpers.only_block(text).find("bytearray(10 ** 6)")
         assert abs(row.bytes("heap_incr") - 10 ** 6) <= 1024, row
     assert res["arena_hooked"] == (os.environ.get("PYTHONMALLOC") != "malloc")
     assert res["arena_kept"] == res["arena_hooked"]
@@ -253,5 +253,5 @@ def test_profiler_collected_in_a_cycle_leaves_no_registration(tmp_path):
     child.write_text(CYCLE_CHILD)
     proc = helpers.run_python([child], tmp_path, timeout=60)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    row = only_block(proc.stdout).row("x = bytearray(n)")
+    row = helpers.only_block(proc.stdout).find("x = bytearray(n)")
     assert abs(row.bytes("heap_incr") - 10 ** 6) <= 1024, row

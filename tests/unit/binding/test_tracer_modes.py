@@ -1,9 +1,9 @@
-"""The tracer's backends (issue 4): on 3.11 the PEP 523 gate, which turns
-line events on for profiled frames only; on 3.12+ sys.monitoring with local
-events on profiled code; and the legacy profile hook, used on 3.8-3.10,
-when the others cannot go in, or with MEMLINE_TRACER=legacy.  They must give
-the same report, leave other tools' trace hooks alone, and not crash a deep
-recursion."""
+"""The tracer's backends, which the speed targets rest on: on 3.11 the PEP
+523 gate, which turns line events on for profiled frames only; on 3.12+
+sys.monitoring with local events on profiled code; and the legacy profile
+hook, used on 3.8-3.10, when the others cannot go in, or with
+MEMLINE_TRACER=legacy.  They must give the same report, leave other tools'
+trace hooks alone, and not crash a deep recursion."""
 
 import sys
 
