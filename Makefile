@@ -57,18 +57,30 @@ PIP_QUIET := --quiet --disable-pip-version-check
 
 all: install bin
 
+# V=1 shows the compiler's command lines.
+ifeq ($(V),1)
+  Q :=
+  SAY := @true
+else
+  Q := @
+  SAY := @echo
+endif
+
 $(OUT)/%.o: src/%.c $(HEADERS) build.cfg
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	$(SAY) "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(MEMLINE_BIN): $(OUT)/cli/main.o $(CLI_OBJ) $(CORE_OBJ)
-	$(CC) $(LDSAN) -o $@ $^ $(LIBS)
+	$(SAY) "  LINK    $@"
+	$(Q)$(CC) $(LDSAN) -o $@ $^ $(LIBS)
 
 bin: $(MEMLINE_BIN)
 
 $(OUT)/tests/%: tests/unit/c/%.c tests/unit/c/ctest.h $(CORE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(CORE_OBJ) $(LIBS)
+	$(SAY) "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(CORE_OBJ) $(LIBS)
 
 ctest: $(CTEST_BIN)
 	@set -e; for t in $(CTEST_BIN); do $$t; done

@@ -24,7 +24,7 @@ typedef struct MLStamper {
     PyObject *names;  /* list of "module.name", one per function */
     PyObject *funcs;  /* dict: function -> index in names */
     stamp *stamps;
-    Py_ssize_t n, cap;
+    Py_ssize_t nstamps, cap;
     int level;
     int backend;
     ml_probe probe;
@@ -47,7 +47,7 @@ static double mem_now(MLStamper *self)
 static Py_ssize_t stamper_enter(PyObject *obj, Py_ssize_t index)
 {
     MLStamper *self = (MLStamper *)obj;
-    if (self->n == self->cap) {
+    if (self->nstamps == self->cap) {
         Py_ssize_t cap = self->cap ? self->cap * 2 : 32;
         stamp *s = PyMem_RawRealloc(self->stamps, (size_t)cap * sizeof *s);
         if (!s) {
@@ -57,13 +57,13 @@ static Py_ssize_t stamper_enter(PyObject *obj, Py_ssize_t index)
         self->stamps = s;
         self->cap = cap;
     }
-    stamp *s = &self->stamps[self->n];
+    stamp *s = &self->stamps[self->nstamps];
     s->func = index;
     s->level = self->level++;
     s->done = 0;
     s->mem_in = mem_now(self);
     s->t_in = wall_now();
-    return self->n++;
+    return self->nstamps++;
 }
 
 static void stamper_exit(PyObject *obj, Py_ssize_t record)
@@ -201,7 +201,7 @@ static PyObject *st_show_results(MLStamper *self, PyObject *args, PyObject *kw)
         const char *name = PyUnicode_AsUTF8(PyList_GET_ITEM(self->names, f));
         if (!name)
             return NULL;
-        for (Py_ssize_t i = 0; i < self->n; i++) {
+        for (Py_ssize_t i = 0; i < self->nstamps; i++) {
             stamp *s = &self->stamps[i];
             if (s->func != f || !s->done)
                 continue;

@@ -22,32 +22,32 @@
 enum { F_HELP = 1, F_DRY, F_FUNC, F_TITLE, F_NOFUNC, F_OUTPUT, F_WINDOW, F_FLAME, F_SLOPE,
        F_BACKEND };
 
-/* The files a verb was given, resolved.  Invariant: n distinct paths, each
- * an existing regular file when resolved; strings are owned. */
+/* The files a verb was given, resolved.  Invariant: count distinct paths,
+ * each an existing regular file when resolved; strings are owned. */
 typedef struct filelist {
     char **v;
-    size_t n;
+    size_t count;
 } filelist;
 
 static void filelist_release(filelist *f)
 {
-    mprof_free_list(f->v, f->n);
+    mprof_free_list(f->v, f->count);
     f->v = NULL;
-    f->n = 0;
+    f->count = 0;
 }
 
 static int filelist_add(filelist *f, const char *path)
 {
-    for (size_t i = 0; i < f->n; i++)
+    for (size_t i = 0; i < f->count; i++)
         if (strcmp(f->v[i], path) == 0)
             return ML_OK;
-    char **v = ml_realloc(f->v, (f->n + 1) * sizeof *v);
+    char **v = ml_realloc(f->v, (f->count + 1) * sizeof *v);
     if (!v)
         return ML_ENOMEM;
     f->v = v;
-    if (!(f->v[f->n] = ml_strdup(path)))
+    if (!(f->v[f->count] = ml_strdup(path)))
         return ML_ENOMEM;
-    f->n++;
+    f->count++;
     return ML_OK;
 }
 
@@ -95,7 +95,7 @@ static int scan(int argc, char **argv, const mprof_opt *opts, opt_fn handle, voi
         else
             rc = handle(ctx, id, v);
     }
-    if (rc == MPROF_OK && files->n == 0 && want_default) {
+    if (rc == MPROF_OK && files->count == 0 && want_default) {
         if (np == 0)
             rc = mprof_fail(MPROF_ENOFILE, "%s: no input file given and no mprofile_*.dat "
                             "file in the current directory", a.verb);
@@ -174,9 +174,9 @@ int mprof_rm(int argc, char **argv, int clean)
     const char *use = clean ? "usage: memline clean [--dry-run]"
                             : "usage: memline rm [--dry-run] number_or_file ...";
     int rc = scan(argc, argv, opts, help_only, (void *)use, &f, 0);
-    if (rc == MPROF_OK && clean && f.n)
+    if (rc == MPROF_OK && clean && f.count)
         rc = mprof_fail(MPROF_EUSAGE, "clean: takes no file argument");
-    if (rc == MPROF_OK && !clean && f.n == 0)
+    if (rc == MPROF_OK && !clean && f.count == 0)
         rc = mprof_fail(MPROF_EUSAGE, "rm: a profile to remove must be given (number or "
                         "file name)");
     if (rc == MPROF_OK && clean) {
@@ -189,10 +189,10 @@ int mprof_rm(int argc, char **argv, int clean)
     }
     if (rc == MPROF_OK && dry) {
         printf("Files to be removed: \n");
-        for (size_t i = 0; i < f.n; i++)
+        for (size_t i = 0; i < f.count; i++)
             printf("%s\n", f.v[i]);
     }
-    for (size_t i = 0; rc == MPROF_OK && !dry && i < f.n; i++)
+    for (size_t i = 0; rc == MPROF_OK && !dry && i < f.count; i++)
         if (unlink(f.v[i]) != 0)
             rc = mprof_fail(MPROF_EOUTPUT, "cannot remove '%s': %s", f.v[i], strerror(errno));
     filelist_release(&f);
@@ -214,7 +214,7 @@ int mprof_peak(int argc, char **argv)
     const char *func = NULL;
     filelist f = {0};
     int rc = scan(argc, argv, opts, peak_opt, &func, &f, 1);
-    for (size_t i = 0; rc == MPROF_OK && i < f.n; i++) {
+    for (size_t i = 0; rc == MPROF_OK && i < f.count; i++) {
         datfile *df;
         double mib;
         rc = load(f.v[i], &df);
@@ -319,9 +319,9 @@ int mprof_plot(int argc, char **argv)
     if (rc == MPROF_OK && c.output && format_of(c.output) < 0)
         rc = mprof_fail(MPROF_EUSAGE, "plot: cannot tell the format of '%s': name it .svg or "
                         ".html", c.output);
-    if (rc == MPROF_OK && !(dfs = ml_calloc(f.n, sizeof *dfs)))
+    if (rc == MPROF_OK && !(dfs = ml_calloc(f.count, sizeof *dfs)))
         rc = mprof_fail(MPROF_EINTERNAL, "out of memory");
-    for (size_t i = 0; rc == MPROF_OK && i < f.n; i++)
+    for (size_t i = 0; rc == MPROF_OK && i < f.count; i++)
         rc = load(f.v[i], &dfs[i]);
     if (rc == MPROF_OK && !c.output) {
         const char *src = f.v[0];
@@ -334,7 +334,7 @@ int mprof_plot(int argc, char **argv)
     const char *out = c.output ? c.output : sbuf_str(&path);
     c.o.html = rc == MPROF_OK && format_of(out) == 1;
     if (rc == MPROF_OK) {
-        int err = plot_render((const datfile *const *)dfs, (const char *const *)f.v, f.n, &c.o,
+        int err = plot_render((const datfile *const *)dfs, (const char *const *)f.v, f.count, &c.o,
                               &doc);
         if (err != ML_OK)
             rc = mprof_fail(mprof_code(err), "plot: %s", ml_strerror(err));
@@ -343,7 +343,7 @@ int mprof_plot(int argc, char **argv)
         rc = write_file(out, &doc);
     if (rc == MPROF_OK && !c.output)
         printf("%s\n", out);
-    for (size_t i = 0; dfs && i < f.n; i++)
+    for (size_t i = 0; dfs && i < f.count; i++)
         datfile_free(dfs[i]);
     ml_free(dfs);
     sbuf_release(&doc);

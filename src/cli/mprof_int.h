@@ -1,6 +1,6 @@
-/* mprof_int: what the verb files (mprof.c: dispatch, run, attach;
- * mprof_files.c: list, rm, clean, peak, plot) share.  Not part of the
- * core's interface. */
+/* mprof_int: what the verb files share: mprof.c (dispatch, option
+ * scanning, messages), mprof_run.c (run, attach) and mprof_files.c (list,
+ * rm, clean, peak, plot).  Not part of the CLI's interface (mprof.h). */
 #ifndef ML_MPROF_INT_H
 #define ML_MPROF_INT_H
 

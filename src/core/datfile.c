@@ -126,8 +126,8 @@ static int add_child_sample(datfile *df, long pid, double mib, double t)
         df->n_chld++;
     }
     datfile_child *c = &df->chld[i];
-    int rc = add_sample(&c->v, &c->n, &c->cap, mib, t);
-    if (rc != ML_OK && c->n == 0)
+    int rc = add_sample(&c->v, &c->nsamples, &c->cap, mib, t);
+    if (rc != ML_OK && c->nsamples == 0)
         df->n_chld--; /* keep the invariant: no child without samples */
     return rc;
 }
@@ -327,7 +327,7 @@ int datfile_peak(const datfile *df, const char *func, double *mib)
 double datfile_child_peak(const datfile_child *c)
 {
     double best = c->v[0].mib;
-    for (size_t i = 1; i < c->n; i++)
+    for (size_t i = 1; i < c->nsamples; i++)
         if (c->v[i].mib > best)
             best = c->v[i].mib;
     return best;
@@ -418,7 +418,7 @@ int datfile_write(const datfile *df, sbuf *b)
     for (size_t i = 0; rc == ML_OK && i < df->n_mem; i++)
         rc = sbuf_printf(b, "MEM %.6f %.4f\n", df->mem[i].mib, df->mem[i].t);
     for (size_t c = 0; rc == ML_OK && c < df->n_chld; c++)
-        for (size_t i = 0; rc == ML_OK && i < df->chld[c].n; i++)
+        for (size_t i = 0; rc == ML_OK && i < df->chld[c].nsamples; i++)
             rc = sbuf_printf(b, "CHLD %ld %.6f %.4f\n", df->chld[c].pid, df->chld[c].v[i].mib,
                              df->chld[c].v[i].t);
     for (size_t i = 0; rc == ML_OK && i < df->n_func; i++)

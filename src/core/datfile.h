@@ -34,7 +34,7 @@ typedef struct datfile_sample {
 typedef struct datfile_child {
     long pid;
     datfile_sample *v;
-    size_t n, cap;
+    size_t nsamples, cap;
 } datfile_child;
 
 /* One call of a profiled function.  name indexes datfile.names. */

@@ -7,10 +7,10 @@
 #include <assert.h>
 #include <string.h>
 
-/* Invariant: funcs[0..n) are owned, n <= cap. */
+/* Invariant: funcs[0..nfuncs) are owned, nfuncs <= cap. */
 struct linetab {
     linefunc **funcs;
-    size_t n, cap;
+    size_t nfuncs, cap;
 };
 
 static int linestat_ok(const linestat *s)
@@ -21,9 +21,9 @@ static int linestat_ok(const linestat *s)
 
 int linetab_ok(const linetab *tab)
 {
-    if (tab->n > tab->cap || (tab->n > 0 && !tab->funcs))
+    if (tab->nfuncs > tab->cap || (tab->nfuncs > 0 && !tab->funcs))
         return 0;
-    for (size_t i = 0; i < tab->n; i++) {
+    for (size_t i = 0; i < tab->nfuncs; i++) {
         const linefunc *fn = tab->funcs[i];
         if (!fn || !fn->rows || !fn->filename || !fn->name || fn->first < 1 || fn->nlines < 1)
             return 0;
@@ -53,7 +53,7 @@ void linetab_free(linetab *tab)
 {
     if (!tab)
         return;
-    for (size_t i = 0; i < tab->n; i++)
+    for (size_t i = 0; i < tab->nfuncs; i++)
         linefunc_free(tab->funcs[i]);
     ml_free(tab->funcs);
     ml_free(tab);
@@ -65,7 +65,7 @@ int linetab_add(linetab *tab, const char *filename, const char *name,
     *out = NULL;
     if (first < 1 || nlines < 1)
         return ML_EINVAL;
-    if (tab->n == tab->cap) {
+    if (tab->nfuncs == tab->cap) {
         size_t cap = tab->cap ? tab->cap * 2 : 8;
         linefunc **funcs = ml_realloc(tab->funcs, cap * sizeof *funcs);
         if (!funcs)
@@ -85,7 +85,7 @@ int linetab_add(linetab *tab, const char *filename, const char *name,
     }
     fn->first = first;
     fn->nlines = nlines;
-    tab->funcs[tab->n++] = fn;
+    tab->funcs[tab->nfuncs++] = fn;
     *out = fn;
     assert(linetab_ok(tab));
     return ML_OK;
@@ -93,12 +93,12 @@ int linetab_add(linetab *tab, const char *filename, const char *name,
 
 size_t linetab_count(const linetab *tab)
 {
-    return tab->n;
+    return tab->nfuncs;
 }
 
 linefunc *linetab_get(const linetab *tab, size_t i)
 {
-    return i < tab->n ? tab->funcs[i] : NULL;
+    return i < tab->nfuncs ? tab->funcs[i] : NULL;
 }
 
 linestat *linefunc_row(linefunc *fn, int line)
@@ -120,6 +120,6 @@ linestat *linefunc_row(linefunc *fn, int line)
 void linetab_reset(linetab *tab)
 {
     assert(linetab_ok(tab));
-    for (size_t i = 0; i < tab->n; i++)
+    for (size_t i = 0; i < tab->nfuncs; i++)
         memset(tab->funcs[i]->rows, 0, (size_t)tab->funcs[i]->nlines * sizeof(linestat));
 }

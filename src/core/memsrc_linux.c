@@ -208,12 +208,12 @@ static pid_t stat_ppid(const char *text)
 
 typedef struct pidvec {
     pid_t *v;
-    size_t n, cap;
+    size_t count, cap;
 } pidvec;
 
 static int pidvec_push(pidvec *pv, pid_t pid)
 {
-    if (pv->n == pv->cap) {
+    if (pv->count == pv->cap) {
         size_t cap = pv->cap ? pv->cap * 2 : 16;
         pid_t *v = ml_realloc(pv->v, cap * sizeof *v);
         if (!v)
@@ -221,7 +221,7 @@ static int pidvec_push(pidvec *pv, pid_t pid)
         pv->v = v;
         pv->cap = cap;
     }
-    pv->v[pv->n++] = pid;
+    pv->v[pv->count++] = pid;
     return ML_OK;
 }
 
@@ -268,17 +268,17 @@ static int collect(pid_t pid, int recursive, pid_t **out, size_t *n)
     /* Breadth-first over the parent links: found grows while it is walked. */
     if (rc == ML_OK)
         rc = pidvec_push(&found, pid);
-    for (size_t i = 0; rc == ML_OK && i < found.n; i++) {
+    for (size_t i = 0; rc == ML_OK && i < found.count; i++) {
         if (i > 0 && !recursive)
             break;
-        for (size_t j = 0; rc == ML_OK && j < pids.n; j++)
+        for (size_t j = 0; rc == ML_OK && j < pids.count; j++)
             if (ppids.v[j] == found.v[i] && pids.v[j] != found.v[i])
                 rc = pidvec_push(&found, pids.v[j]);
     }
-    if (rc == ML_OK && found.n > 1) {
-        memmove(found.v, found.v + 1, (found.n - 1) * sizeof *found.v);
+    if (rc == ML_OK && found.count > 1) {
+        memmove(found.v, found.v + 1, (found.count - 1) * sizeof *found.v);
         *out = found.v;
-        *n = found.n - 1;
+        *n = found.count - 1;
         found.v = NULL;
     }
     ml_free(found.v);

@@ -23,7 +23,7 @@ struct memwatch {
     int stopping, finished, error;
     double deadline;            /* CLOCK_MONOTONIC seconds; 0 = none */
     memwatch_sample *samples;
-    size_t n, cap;
+    size_t nsamples, cap;
     int64_t *children;
     size_t nchild, child_cap;
 };
@@ -125,13 +125,13 @@ static void sample_locked(memwatch *w)
         s.bytes += sum;
     }
     if (w->opts.max_only) {
-        if (w->n == 0 || s.bytes > w->samples[0].bytes) {
+        if (w->nsamples == 0 || s.bytes > w->samples[0].bytes) {
             w->samples[0] = s;
-            w->n = 1;
+            w->nsamples = 1;
         }
         return;
     }
-    if (w->n == w->cap) {
+    if (w->nsamples == w->cap) {
         size_t cap = w->cap * 2;
         memwatch_sample *p = ml_realloc(w->samples, cap * sizeof *p);
         if (!p) {
@@ -141,7 +141,7 @@ static void sample_locked(memwatch *w)
         w->samples = p;
         w->cap = cap;
     }
-    w->samples[w->n++] = s;
+    w->samples[w->nsamples++] = s;
 }
 
 static void *watch_main(void *arg)
@@ -226,7 +226,7 @@ int memwatch_finished(memwatch *w)
     return f;
 }
 
-size_t memwatch_count(const memwatch *w) { return w->n; }
+size_t memwatch_count(const memwatch *w) { return w->nsamples; }
 const memwatch_sample *memwatch_samples(const memwatch *w) { return w->samples; }
 const int64_t *memwatch_child_values(const memwatch *w) { return w->children; }
 int memwatch_error(const memwatch *w) { return w->error; }

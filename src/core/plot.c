@@ -86,13 +86,13 @@ static int cmp_t(const void *a, const void *b)
  * a long curve stays light and its peaks stay visible. */
 static void decimate(plot_curve *cv, double t0, double t1)
 {
-    if (cv->n <= MAX_POINTS || !(t1 > t0))
+    if (cv->npoints <= MAX_POINTS || !(t1 > t0))
         return;
     size_t cols = MAX_POINTS / 2, out = 0, i = 0;
-    while (i < cv->n) {
+    while (i < cv->npoints) {
         size_t col = (size_t)((cv->v[i].t - t0) / (t1 - t0) * (double)(cols - 1));
         size_t lo = i, hi = i, j = i;
-        while (j < cv->n && (size_t)((cv->v[j].t - t0) / (t1 - t0) * (double)(cols - 1)) == col) {
+        while (j < cv->npoints && (size_t)((cv->v[j].t - t0) / (t1 - t0) * (double)(cols - 1)) == col) {
             if (cv->v[j].mib < cv->v[lo].mib)
                 lo = j;
             if (cv->v[j].mib > cv->v[hi].mib)
@@ -105,13 +105,13 @@ static void decimate(plot_curve *cv, double t0, double t1)
             cv->v[out++] = b;
         i = j;
     }
-    cv->n = out;
+    cv->npoints = out;
 }
 
 static void fit(plot_curve *cv)
 {
-    double n = (double)cv->n, st = 0, sm = 0, stt = 0, stm = 0;
-    for (size_t i = 0; i < cv->n; i++) {
+    double n = (double)cv->npoints, st = 0, sm = 0, stt = 0, stm = 0;
+    for (size_t i = 0; i < cv->npoints; i++) {
         st += cv->v[i].t;
         sm += cv->v[i].mib;
         stt += cv->v[i].t * cv->v[i].t;
@@ -141,15 +141,15 @@ static int add_curve(plot_chart *c, const datfile_sample *v, size_t n, const dat
         cv->v[n + 2 * i] = (datfile_sample){f->t_in - t0, f->mem_in};
         cv->v[n + 2 * i + 1] = (datfile_sample){f->t_out - t0, f->mem_out};
     }
-    cv->n = total;
-    qsort(cv->v, cv->n, sizeof *cv->v, cmp_t);
+    cv->npoints = total;
+    qsort(cv->v, cv->npoints, sizeof *cv->v, cmp_t);
     cv->label = label;
     cv->is_main = is_main;
     cv->color = curve_colors[c->n_curves % (sizeof curve_colors / sizeof *curve_colors)];
     cv->has_fit = o->slope;
     if (o->slope)
         fit(cv);
-    decimate(cv, cv->v[0].t, cv->v[cv->n - 1].t);
+    decimate(cv, cv->v[0].t, cv->v[cv->npoints - 1].t);
     c->n_curves++;
     return ML_OK;
 }
@@ -260,7 +260,7 @@ static int build(plot_chart *c, const datfile *const *files, const char *const *
         rc = label ? add_curve(c, df->mem, df->n_mem, df, t0, label, 1, o) : ML_ENOMEM;
         for (size_t k = 0; rc == ML_OK && k < df->n_chld; k++) {
             label = dup_printf("child %ld", df->chld[k].pid);
-            rc = label ? add_curve(c, df->chld[k].v, df->chld[k].n, NULL, t0, label, 0, o)
+            rc = label ? add_curve(c, df->chld[k].v, df->chld[k].nsamples, NULL, t0, label, 0, o)
                        : ML_ENOMEM;
         }
         if (rc == ML_OK && funcs && df->n_func) {
@@ -292,8 +292,8 @@ static int layout(plot_chart *c, const plot_opts *o)
     c->max_m = -1;
     for (size_t i = 0; i < c->n_curves; i++) {
         const plot_curve *cv = &c->curves[i];
-        tmax = cv->v[cv->n - 1].t > tmax ? cv->v[cv->n - 1].t : tmax;
-        for (size_t k = 0; k < cv->n; k++) {
+        tmax = cv->v[cv->npoints - 1].t > tmax ? cv->v[cv->npoints - 1].t : tmax;
+        for (size_t k = 0; k < cv->npoints; k++) {
             mmax = cv->v[k].mib > mmax ? cv->v[k].mib : mmax;
             if (cv->is_main && cv->v[k].mib > c->max_m) {
                 c->max_m = cv->v[k].mib;

@@ -64,10 +64,10 @@ static void data_json(plot_w *w, const plot_chart *c)
         plot_printf(w, "%s{\"label\":", i ? "," : "");
         plot_json(w, cv->label);
         plot_printf(w, ",\"color\":\"%s\",\"t\":[", cv->color);
-        for (size_t k = 0; k < cv->n; k++)
+        for (size_t k = 0; k < cv->npoints; k++)
             plot_printf(w, "%s%.4f", k ? "," : "", cv->v[k].t);
         plot_printf(w, "],\"m\":[");
-        for (size_t k = 0; k < cv->n; k++)
+        for (size_t k = 0; k < cv->npoints; k++)
             plot_printf(w, "%s%.6f", k ? "," : "", cv->v[k].mib);
         plot_printf(w, "]}");
     }

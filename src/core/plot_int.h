@@ -1,5 +1,6 @@
-/* plot_int: what plot.c (layout and SVG) shares with plot_html.c (the page
- * and its data).  Not part of the core's interface. */
+/* plot_int: what plot.c (layout: curves, scales, labels) shares with the
+ * two writers, plot_svg.c (the drawing) and plot_html.c (the page and its
+ * data).  Not part of the core's interface. */
 #ifndef ML_PLOT_INT_H
 #define ML_PLOT_INT_H
 
@@ -18,11 +19,11 @@ void plot_printf(plot_w *w, const char *fmt, ...) __attribute__((format(printf, 
 void plot_xml(plot_w *w, const char *s);  /* escaped for markup */
 void plot_json(plot_w *w, const char *s); /* a JSON string literal */
 
-/* One curve.  Invariant: v holds n >= 1 points sorted by time, times are
+/* One curve.  Invariant: v holds npoints >= 1 points sorted by time, times are
  * seconds from the start of the curve's file. */
 typedef struct plot_curve {
     datfile_sample *v; /* owned */
-    size_t n;
+    size_t npoints;
     char *label;       /* owned, unescaped */
     const char *color;
     int is_main;       /* a file's own memory, not a child's */

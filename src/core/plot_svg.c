@@ -85,15 +85,15 @@ static void curves(plot_w *w, const plot_chart *c)
         plot_printf(w, "<polyline class=\"curve%s\" fill=\"none\" stroke=\"%s\" "
                        "stroke-width=\"%s\" stroke-linejoin=\"round\" points=\"",
                     cv->is_main ? " main" : " child", cv->color, cv->is_main ? "2.2" : "1.6");
-        for (size_t k = 0; k < cv->n; k++)
+        for (size_t k = 0; k < cv->npoints; k++)
             plot_printf(w, "%s%.1f,%.1f", k ? " " : "", plot_px(c, cv->v[k].t),
                         plot_py(c, cv->v[k].mib));
         plot_printf(w, "\"/>\n");
-        if (cv->n == 1)
+        if (cv->npoints == 1)
             plot_printf(w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>\n",
                         plot_px(c, cv->v[0].t), plot_py(c, cv->v[0].mib), cv->color);
         if (cv->has_fit) {
-            double t0 = cv->v[0].t, t1 = cv->v[cv->n - 1].t;
+            double t0 = cv->v[0].t, t1 = cv->v[cv->npoints - 1].t;
             plot_printf(w, "<line class=\"trend\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                            "stroke=\"%s\" stroke-width=\"1\" stroke-dasharray=\"6 4\"/>\n",
                         plot_px(c, t0), plot_py(c, cv->icept + cv->slope * t0), plot_px(c, t1),

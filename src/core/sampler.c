@@ -76,20 +76,20 @@ static double clock_sec(clockid_t id)
 typedef struct kids {
     pid_t *pid;
     memsrc **src;
-    size_t n;
+    size_t count;
     double next_scan; /* monotonic time of the next look for descendants */
     int full_scan;    /* no child lists in this kernel: scan all of /proc */
 } kids;
 
 static void kids_release(kids *k)
 {
-    for (size_t i = 0; i < k->n; i++)
+    for (size_t i = 0; i < k->count; i++)
         memsrc_close(k->src[i]);
     ml_free(k->pid);
     ml_free(k->src);
     k->pid = NULL;
     k->src = NULL;
-    k->n = 0;
+    k->count = 0;
 }
 
 /* Replaces the followed set by root's current descendants, keeping the
@@ -112,7 +112,7 @@ static int kids_rescan(kids *k, pid_t root)
         return ML_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < k->n && !src[i]; j++)
+        for (size_t j = 0; j < k->count && !src[i]; j++)
             if (k->pid[j] == pids[i] && k->src[j]) {
                 src[i] = k->src[j];
                 k->src[j] = NULL;
@@ -123,7 +123,7 @@ static int kids_rescan(kids *k, pid_t root)
     kids_release(k);
     k->pid = pids;
     k->src = src;
-    k->n = n;
+    k->count = n;
     return ML_OK;
 }
 
@@ -157,11 +157,11 @@ static int sample(pid_t pid, memsrc *src, kids *k, const sampler_opts *o, sbuf *
     double t = clock_sec(CLOCK_REALTIME);
     size_t mark = out->len;
     int64_t total = rss;
-    for (size_t i = 0; i < k->n && o->include_children; i++)
+    for (size_t i = 0; i < k->count && o->include_children; i++)
         if (k->src[i] && memsrc_read(k->src[i], &b) == ML_OK)
             total += b;
     rc = datfile_put_mem(out, total, t);
-    for (size_t i = 0; rc == ML_OK && i < k->n && o->multiprocess; i++) {
+    for (size_t i = 0; rc == ML_OK && i < k->count && o->multiprocess; i++) {
         if (!k->src[i])
             continue;
         if (memsrc_read(k->src[i], &b) != ML_OK || b == 0) {

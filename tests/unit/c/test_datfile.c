@@ -100,7 +100,7 @@ TEST(children_in_order)
     CHECK_EQ_INT(df->n_chld, 2);
     CHECK_EQ_INT(df->chld[0].pid, 31133);
     CHECK_EQ_INT(df->chld[1].pid, 31134);
-    CHECK_EQ_INT(df->chld[1].n, 2);
+    CHECK_EQ_INT(df->chld[1].nsamples, 2);
     char buf[32];
     snprintf(buf, sizeof buf, "%.3f", datfile_child_peak(&df->chld[1]));
     CHECK_EQ_STR(buf, "48.965");

@@ -77,7 +77,7 @@ TEST(children_get_lines)
     datfile *df = finish(fd);
     CHECK(df && df->n_chld == 2);
     for (size_t i = 0; df && i < df->n_chld; i++)
-        CHECK(df->chld[i].n >= 5);
+        CHECK(df->chld[i].nsamples >= 5);
     datfile_free(df);
 }
 
