@@ -1,4 +1,4 @@
-"""The bench's table: medians of the runs, ratios, and issue 4's targets
+"""The bench's table: medians of the runs, ratios, and the speed targets
 beside the figures they judge, as markdown (printed and saved alike)."""
 
 import datetime

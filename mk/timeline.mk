@@ -5,7 +5,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR := out/fuzz
 FUZZ_SRC := src/core/datfile.c src/core/escape.c src/core/mlalloc.c src/core/mlerr.c \
-  src/core/plot.c src/core/plot_html.c src/core/plot_svg.c src/core/sbuf.c
+  src/core/plot.c src/core/plot_html.c src/core/plot_svg.c src/core/plot_w.c src/core/sbuf.c
 
 .PHONY: fuzz fuzz-build bench-timeline print-memline
 

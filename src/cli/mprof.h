@@ -1,9 +1,12 @@
 /* mprof: memline's timeline verbs (run, attach, plot, peak, list, rm,
- * clean), with mprof's flags and output.  This is the only part of the
- * core that prints: results on stdout, one "memline: error: ..." line on
- * stderr for a failure.  Safe to call more than once in one process (the
- * Python binding does): it keeps no state between calls, never exits, and
- * puts back the signal handlers it installs while sampling. */
+ * clean), with mprof's flags and output: the command-line application
+ * over the core's timeline subsystems (datfile, sampler, plot, procinfo).
+ * It parses argv and prints: results on stdout, one "memline: error: ..."
+ * line on stderr for a failure.  The standalone binary (main.c) and the
+ * binding's entry point (_memline._mprof_main) both call mprof_main.  Safe
+ * to call more than once in one process: it keeps no state between calls,
+ * never exits, and puts back the signal handlers it installs while
+ * sampling. */
 #ifndef ML_MPROF_H
 #define ML_MPROF_H
 

@@ -1,6 +1,7 @@
-/* mprof_int: what the verb files share: mprof.c (dispatch, option
- * scanning, messages), mprof_run.c (run, attach) and mprof_files.c (list,
- * rm, clean, peak, plot).  Not part of the CLI's interface (mprof.h). */
+/* mprof_int: what the verb files share: mprof_shared.c (option scanning,
+ * messages, error codes, profile names) for mprof.c (dispatch),
+ * mprof_run.c (run, attach) and mprof_files.c (list, rm, clean, peak,
+ * plot).  Not part of the CLI's interface (mprof.h). */
 #ifndef ML_MPROF_INT_H
 #define ML_MPROF_INT_H
 

@@ -61,6 +61,22 @@ def test_unknown_backend(tmp_path, backend):
     assert proc.stdout == ""
 
 
+BACKENDS = ["rss", "pss", "uss", "heap", "rss-exact", "psutil", "posix", "psutil_pss",
+            "psutil_uss", "tracemalloc"]
+
+
+def test_help_names_every_backend_that_works(tmp_path):
+    """--help lists exactly the backends --backend accepts."""
+    proc = run_memline(["--help"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split())
+    for name in BACKENDS:
+        assert name in text, name
+        script = write(tmp_path / "p.py", RAN)
+        ran = run_memline(["--backend", name, script], cwd=tmp_path)
+        assert ran.returncode == 0, (name, ran.stderr)
+
+
 @pytest.mark.parametrize("args", [[], ["--precision", "2"], ["-o", "r.txt"],
                                   ["--include-children"]])
 def test_no_program(tmp_path, args):
