@@ -16,7 +16,7 @@ struct linetab {
 static int linestat_ok(const linestat *s)
 {
     return s->seen || (s->mem_max == 0 && s->mem_incr == 0 && s->heap_incr == 0 &&
-                       s->heap_peak == 0);
+                       s->heap_peak == 0 && s->native_incr == 0 && s->native_peak == 0);
 }
 
 int linetab_ok(const linetab *tab)

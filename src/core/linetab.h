@@ -20,9 +20,12 @@ typedef struct linestat {
     uint64_t occurrences; /* times the line started running */
     int64_t mem_max;      /* largest memory reading taken as the line ended */
     int64_t mem_incr;     /* sum of memory deltas over the intervals charged to it */
-    int64_t heap_incr;    /* net Python-heap bytes (allocated - freed) while it ran */
+    int64_t heap_incr;    /* net heap bytes (allocated - freed) while it ran: the
+                             Python heap plus native memory when that is counted */
     int64_t heap_peak;    /* largest rise of the heap above its level at the start
                              of one execution of the line, nested calls included */
+    int64_t native_incr;  /* the native part of heap_incr */
+    int64_t native_peak;  /* heap_peak's measure for the native part alone */
     int seen;
 } linestat;
 
