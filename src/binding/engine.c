@@ -34,6 +34,8 @@ typedef struct ml_frame {
     int64_t exec_heap;    /* heap counter when the line's execution began */
     int64_t exec_max;     /* highest heap counter during that execution */
     int64_t frame_max;    /* highest heap counter during the frame so far */
+    /* The same four for the native part of the heap counter. */
+    int64_t ival_native, exec_native, exec_native_max, frame_native_max;
 } ml_frame;
 
 /* Invariant (thread_ok): stack[0..depth) are the profiled frames of this
@@ -52,11 +54,15 @@ static __thread ml_thread *tl_thread __attribute__((tls_model("initial-exec")));
 
 /* When this thread may reuse the last OS reading instead of asking again:
  * until its heap counter leaves (lo, hi) or countdown events pass, and only
- * for readings of kind (see read_mem). */
+ * for readings of kind (see read_mem).  last is this thread's last OS
+ * reading (0: none yet); forced counts the readings in a row that lazy
+ * native pages forced. */
 typedef struct read_window {
     int64_t hi, lo;
+    int64_t last;
     int kind;
     int countdown;
+    int forced;
 } read_window;
 
 static __thread read_window tl_window __attribute__((tls_model("initial-exec")));
@@ -225,6 +231,12 @@ static inline void switch_lines(int on)
 #define LEVEL_LIMIT (16 * 1024)
 #define AGE_LIMIT_NS (50 * 1000 * 1000)
 #define CLOCK_EVERY 64
+/* Large native blocks may be backed by pages only as they are written
+ * (ml_count.lazy): until RSS has risen by as much, RSS is read at every
+ * event, so the pages are charged to the line that touched them.  After
+ * this many readings in a row with no rise the rest is taken as never
+ * touched (an np.empty kept for later) and the rule goes back to normal. */
+#define LAZY_READS_MAX 2000
 
 static int64_t cached[MEMSRC_KIND_COUNT]; /* the last OS reading of each kind, any thread's */
 static int64_t cache_time_ns; /* when the last one was taken */
@@ -256,6 +268,25 @@ static void forget_reading(void)
     tl_window.hi = INT64_MIN;
 }
 
+/* Pages of large native blocks not yet backed (ml_count.lazy): RSS rising
+ * by v's rise pays them off; while enough remain, the window is closed so
+ * the next event reads again.  Out of line: rare. */
+__attribute__((noinline)) static void track_lazy(read_window *w, memcount *c, int64_t v)
+{
+    int64_t rise = w->last ? v - w->last : 0;
+    if (rise > 0) {
+        c->lazy = rise >= c->lazy ? 0 : c->lazy - rise;
+        w->forced = 0;
+    } else if (++w->forced > LAZY_READS_MAX) {
+        c->lazy = 0;
+        w->forced = 0;
+    }
+    if (c->lazy > LEVEL_LIMIT)
+        w->hi = INT64_MIN;
+    else
+        c->lazy = 0;
+}
+
 /* The OS reading, refreshing the cache and this thread's bounds.  Out of
  * line: the common case is read_mem's cache hit. */
 __attribute__((noinline)) static int64_t read_os(const ml_probe *probe)
@@ -276,10 +307,14 @@ __attribute__((noinline)) static int64_t read_os(const ml_probe *probe)
     cached[k] = v;
     cache_time_ns = coarse_now_ns();
     read_window *w = &tl_window;
-    w->hi = heap_tls.cur + LEVEL_LIMIT;
-    w->lo = heap_tls.cur - LEVEL_LIMIT;
+    memcount *c = &ml_count;
+    w->hi = c->cur + LEVEL_LIMIT;
+    w->lo = c->cur - LEVEL_LIMIT;
     w->kind = k;
     w->countdown = CLOCK_EVERY;
+    if (__builtin_expect(c->lazy > 0, 0))
+        track_lazy(w, c, v);
+    w->last = v;
     return v;
 }
 
@@ -295,7 +330,7 @@ __attribute__((noinline)) static int64_t read_aged(const ml_probe *probe)
 
 static inline int64_t read_mem(const ml_probe *probe)
 {
-    const heap_count *h = &heap_tls;
+    const memcount *h = &ml_count;
     if (__builtin_expect(probe->cached, 1)) {
         read_window *w = &tl_window;
         if (h->max < w->hi && h->cur > w->lo && w->kind == (int)probe->kind)
@@ -332,6 +367,7 @@ static ml_thread *thread_get(void)
     t->gen = engine_gen;
     t->depth = 0;
     t->unprofiled = 0;
+    ml_count.known = 1; /* it runs Python: its native bytes are its own */
     forget_reading();
     assert(thread_ok(t));
     return t;
@@ -372,34 +408,45 @@ static inline linestat *row_of(ml_frame *f, int line)
  * current execution, and opens a new window. */
 static inline void fold_heap(ml_frame *top)
 {
-    heap_count *h = &heap_tls;
+    memcount *h = &ml_count;
     if (h->max > top->exec_max)
         top->exec_max = h->max;
-    h->max = h->cur;
+    if (h->native_max > top->exec_native_max)
+        top->exec_native_max = h->native_max;
+    memcount_reset_max();
 }
 
 /* Charges f's open interval, ending now, to f's line.  With end_exec the
  * line's execution ends too and its heap peak is recorded. */
 static inline void charge(ml_frame *f, int64_t mem_now, int end_exec)
 {
-    int64_t heap_now = heap_tls.cur;
+    int64_t heap_now = ml_count.cur, native_now = ml_count.native;
     if (f->exec_max < heap_now)
         f->exec_max = heap_now;
+    if (f->exec_native_max < native_now)
+        f->exec_native_max = native_now;
     if (f->client->on) {
         linestat *s = row_of(f, f->line);
         if (s) {
             int64_t peak = end_exec ? f->exec_max - f->exec_heap : 0;
+            int64_t npeak = end_exec ? f->exec_native_max - f->exec_native : 0;
             linestat_charge(s, mem_now, mem_now - f->ival_mem, heap_now - f->ival_heap,
                             peak < 0 ? 0 : peak);
+            linestat_charge_native(s, native_now - f->ival_native, npeak < 0 ? 0 : npeak);
         }
     }
     f->ival_mem = mem_now;
     f->ival_heap = heap_now;
+    f->ival_native = native_now;
     if (end_exec) {
         if (f->exec_max > f->frame_max)
             f->frame_max = f->exec_max;
+        if (f->exec_native_max > f->frame_native_max)
+            f->frame_native_max = f->exec_native_max;
         f->exec_heap = heap_now;
         f->exec_max = heap_now;
+        f->exec_native = native_now;
+        f->exec_native_max = native_now;
     }
 }
 
@@ -442,8 +489,8 @@ void engine_on_call(PyFrameObject *frame, ml_code *rec, int fresh, int line)
         charge(top, top->probe->kind == probe->kind ? now : read_mem(top->probe), 0);
     }
     ml_frame *f = &t->stack[t->depth++];
-    int64_t heap_now = heap_tls.cur;
-    heap_tls.max = heap_now;
+    int64_t heap_now = ml_count.cur, native_now = ml_count.native;
+    memcount_reset_max();
     f->frame = frame;
     f->client = sink->client;
     f->fn = sink->fn;
@@ -454,6 +501,7 @@ void engine_on_call(PyFrameObject *frame, ml_code *rec, int fresh, int line)
     f->exec_heap = heap_now;
     f->exec_max = heap_now;
     f->frame_max = heap_now;
+    f->ival_native = f->exec_native = f->exec_native_max = f->frame_native_max = native_now;
     t->unprofiled = 0;
     if (fresh) {
         f->line = rec->firstline;
@@ -487,8 +535,11 @@ static void pop_frame(ml_thread *t)
         ml_frame *parent = &t->stack[t->depth - 1];
         if (f->frame_max > parent->exec_max)
             parent->exec_max = f->frame_max;
+        if (f->frame_native_max > parent->exec_native_max)
+            parent->exec_native_max = f->frame_native_max;
         parent->ival_mem = parent->probe->kind == f->probe->kind ? now : read_mem(parent->probe);
-        parent->ival_heap = heap_tls.cur;
+        parent->ival_heap = ml_count.cur;
+        parent->ival_native = ml_count.native;
     }
     assert(thread_ok(t));
 }
@@ -531,31 +582,42 @@ void engine_on_line(PyFrameObject *frame, int line)
     if (f->frame != frame)
         return;
     int64_t now = read_mem(f->probe);
-    heap_count *h = &heap_tls;
-    int64_t heap_now = h->cur;
-    /* h->max >= h->cur always, so this is also >= heap_now. */
+    memcount *h = &ml_count;
+    int64_t heap_now = h->cur, native_now = h->native;
+    /* max >= cur always, so these are also >= heap_now and native_now. */
     int64_t exec_peak = h->max > f->exec_max ? h->max : f->exec_max;
+    int64_t native_peak = h->native_max > f->exec_native_max ? h->native_max : f->exec_native_max;
     h->max = heap_now;
+    h->native_max = native_now;
     int same_line = line == f->line;
     engine_client *c = f->client;
     if (c->on) {
         linestat *s = row_of(f, f->line);
-        if (s)
+        if (s) {
             linestat_charge(s, now, now - f->ival_mem, heap_now - f->ival_heap,
                             same_line ? 0 : exec_peak - f->exec_heap);
+            linestat_charge_native(s, native_now - f->ival_native,
+                                   same_line ? 0 : native_peak - f->exec_native);
+        }
         s = row_of(f, line);
         if (s)
             s->occurrences++;
     }
     f->ival_mem = now;
     f->ival_heap = heap_now;
+    f->ival_native = native_now;
     if (same_line) {
         f->exec_max = exec_peak;
+        f->exec_native_max = native_peak;
     } else {
         if (exec_peak > f->frame_max)
             f->frame_max = exec_peak;
+        if (native_peak > f->frame_native_max)
+            f->frame_native_max = native_peak;
         f->exec_heap = heap_now;
         f->exec_max = heap_now;
+        f->exec_native = native_now;
+        f->exec_native_max = native_now;
         f->line = line;
     }
     if (c->limit > 0 && now >= c->limit && c->on && c->on_limit)

@@ -27,7 +27,6 @@ struct ml_pool_header {
 #define ALIGNMENT_SHIFT 4
 #define SMALL_MAX 512
 
-__thread heap_count heap_tls __attribute__((tls_model("initial-exec")));
 
 typedef enum { MODE_OFF, MODE_PYMALLOC, MODE_MALLOC } hook_mode;
 
@@ -64,11 +63,18 @@ static __thread hook_tls tls __attribute__((tls_model("initial-exec")));
 
 static inline void account(int64_t delta)
 {
-    heap_count *h = &heap_tls;
-    h->cur += delta;
-    if (h->cur > h->max)
-        h->max = h->cur;
+    memcount_add_python(delta);
 }
+
+/* Around every call from a Python hook into the memory below it (libc
+ * malloc, pymalloc's arena mmap): the native hooks must leave those bytes
+ * to us. */
+#define BELOW(call)           \
+    do {                      \
+        ml_count.inside++;    \
+        call;                 \
+        ml_count.inside--;    \
+    } while (0)
 
 static inline size_t class_size(size_t n)
 {
@@ -106,7 +112,8 @@ static size_t table_take(void *p)
 
 static void *big_malloc(PyMemAllocatorEx *a, size_t n)
 {
-    void *p = a->malloc(a->ctx, n);
+    void *p;
+    BELOW(p = a->malloc(a->ctx, n));
     if (p) {
         table_put(p, n);
         account((int64_t)n);
@@ -117,7 +124,8 @@ static void *big_malloc(PyMemAllocatorEx *a, size_t n)
 
 static void *big_calloc(PyMemAllocatorEx *a, size_t nelem, size_t elsize)
 {
-    void *p = a->calloc(a->ctx, nelem, elsize);
+    void *p;
+    BELOW(p = a->calloc(a->ctx, nelem, elsize));
     if (p) {
         size_t n = nelem * elsize; /* the allocator checked for overflow */
         table_put(p, n);
@@ -132,7 +140,8 @@ static void *big_realloc(PyMemAllocatorEx *a, void *p, size_t n)
     /* Take p's entry before the call: once realloc returns, another thread
      * may be given p's address and record it. */
     size_t old = p ? table_take(p) : 0;
-    void *q = a->realloc(a->ctx, p, n);
+    void *q;
+    BELOW(q = a->realloc(a->ctx, p, n));
     if (!q) {
         if (p)
             table_put(p, old);
@@ -151,7 +160,7 @@ static void big_free(PyMemAllocatorEx *a, void *p)
         account(-(int64_t)table_take(p));
         tls.raw_freed = p;
     }
-    a->free(a->ctx, p);
+    BELOW(a->free(a->ctx, p));
 }
 
 static void *raw_malloc(void *ctx, size_t n) { return big_malloc(ctx, n); }
@@ -246,13 +255,15 @@ static void arena_free(void *ctx, void *ptr, size_t size)
     uintptr_t pending = (uintptr_t)tls.pending;
     if (pending && pending >= (uintptr_t)ptr && pending < (uintptr_t)ptr + size)
         tls.pending_size = pool_block_size(tls.pending);
-    a->free(a->ctx, ptr, size);
+    BELOW(a->free(a->ctx, ptr, size));
 }
 
 static void *arena_alloc(void *ctx, size_t size)
 {
     PyObjectArenaAllocator *a = ctx;
-    return a->alloc(a->ctx, size);
+    void *p;
+    BELOW(p = a->alloc(a->ctx, size));
+    return p;
 }
 
 /* ---- malloc mode (PYTHONMALLOC=malloc): every domain is libc malloc ---- */

@@ -2,7 +2,7 @@
  *
  * Hooks on the RAW, MEM and OBJ domains (and pymalloc's arena allocator)
  * chain to the allocators they replace and add each block's size to the
- * calling thread's counter (heap_tls, below).  Sizes:
+ * calling thread's counter (ml_count, below).  Sizes:
  *   - blocks of 512 bytes or less, which pymalloc serves from its pools,
  *     count as their size class (the request rounded up to 16 bytes), read
  *     from the pool header once pymalloc has shown it owned the block;
@@ -21,19 +21,16 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "core/memcount.h"
+
 #include <stdint.h>
 
-/* Per-thread heap counters, written by the hooks and read by the engine
- * at events.  cur is the net bytes the thread allocated while hooks were
- * in; max is the highest cur since the engine last lowered it to cur.
- * Invariant: max >= cur.  Plain thread-local integers, no locks and no
- * atomics: a thread touches only its own. */
-typedef struct heap_count {
-    int64_t cur;
-    int64_t max;
-} heap_count;
-
-extern __thread heap_count heap_tls __attribute__((tls_model("initial-exec")));
+/* The hooks add to the calling thread's counters in the core's memcount
+ * (ml_count: net bytes and high-water mark, Python and native together),
+ * which the engine reads at events.  The native allocator hooks
+ * (core/nativehook.h) add to the same counters; while a Python hook runs,
+ * ml_count.inside tells them the bytes are Python's, so nothing counts
+ * twice. */
 
 /* Takes bytes out of the calling thread's heap, for an allocation that is
  * not the program's and is about to be freed (sys.monitoring's argument
@@ -42,7 +39,7 @@ extern __thread heap_count heap_tls __attribute__((tls_model("initial-exec")));
  * before the free takes it off. */
 static inline void heaphook_hide(int64_t bytes)
 {
-    heap_count *h = &heap_tls;
+    memcount *h = &ml_count;
     if (h->max == h->cur)
         h->max -= bytes;
     h->cur -= bytes;
@@ -50,7 +47,7 @@ static inline void heaphook_hide(int64_t bytes)
 
 static inline void heaphook_unhide(int64_t bytes)
 {
-    heap_tls.cur += bytes;
+    ml_count.cur += bytes;
 }
 
 /* Works out whether this interpreter's allocators can be accounted (plain

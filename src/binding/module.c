@@ -9,7 +9,9 @@
 #include "core/memsrc.h"
 #include "core/mlerr.h"
 #include "engine.h"
+#include "core/memcount.h"
 #include "heaphook.h"
+#include "native.h"
 #include "profiler.h"
 #include "proftype.h"
 #include "pyutil.h"
@@ -21,18 +23,18 @@
 
 static PyObject *mod_profile(PyObject *module, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"func", "stream", "precision", "backend", NULL};
-    PyObject *func = Py_None, *stream = Py_None, *backend = Py_None;
+    static char *kwlist[] = {"func", "stream", "precision", "backend", "native", NULL};
+    PyObject *func = Py_None, *stream = Py_None, *backend = Py_None, *native = Py_None;
     int precision = 1, b;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOiO:profile", kwlist, &func, &stream,
-                                     &precision, &backend))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOiOO:profile", kwlist, &func, &stream,
+                                     &precision, &backend, &native))
         return NULL;
     if (backend_parse(backend, &b) < 0)
         return NULL;
     if (func == Py_None) {
         PyObject *self = PyObject_GetAttrString(module, "profile");
-        PyObject *opts = self ? Py_BuildValue("{sOsisO}", "stream", stream, "precision",
-                                              precision, "backend", backend)
+        PyObject *opts = self ? Py_BuildValue("{sOsisOsO}", "stream", stream, "precision",
+                                              precision, "backend", backend, "native", native)
                               : NULL;
         PyObject *r = opts ? ml_partial(self, opts) : NULL;
         Py_XDECREF(opts);
@@ -40,7 +42,7 @@ static PyObject *mod_profile(PyObject *module, PyObject *args, PyObject *kw)
         return r;
     }
     PyObject *pargs = Py_BuildValue("()");
-    PyObject *pkw = pargs ? Py_BuildValue("{sO}", "backend", backend) : NULL;
+    PyObject *pkw = pargs ? Py_BuildValue("{sOsO}", "backend", backend, "native", native) : NULL;
     PyObject *prof = pkw ? PyObject_Call((PyObject *)&MLProfiler_Type, pargs, pkw) : NULL;
     Py_XDECREF(pargs);
     Py_XDECREF(pkw);
@@ -61,13 +63,16 @@ static PyObject *mod_profile(PyObject *module, PyObject *args, PyObject *kw)
 static PyObject *mod_show_results(PyObject *module, PyObject *args, PyObject *kw)
 {
     (void)module;
-    static char *kwlist[] = {"prof", "stream", "precision", NULL};
-    PyObject *prof, *stream = Py_None;
+    static char *kwlist[] = {"prof", "stream", "precision", "native_columns", NULL};
+    PyObject *prof, *stream = Py_None, *cols = Py_None;
     int precision = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|Oi:show_results", kwlist,
-                                     &MLProfiler_Type, &prof, &stream, &precision))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|OiO:show_results", kwlist,
+                                     &MLProfiler_Type, &prof, &stream, &precision, &cols))
         return NULL;
-    if (profiler_show((MLProfiler *)prof, stream, precision) < 0)
+    int native_columns = cols == Py_None ? -1 : PyObject_IsTrue(cols);
+    if (cols != Py_None && native_columns < 0)
+        return NULL;
+    if (profiler_show((MLProfiler *)prof, stream, precision, native_columns) < 0)
         return NULL;
     Py_RETURN_NONE;
 }
@@ -191,6 +196,30 @@ static PyObject *mod_script_end(PyObject *module, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* Whether native memory is counted, and why not (for tests and the CLI). */
+static PyObject *mod_native_info(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    const char *why = native_unavailable();
+    return Py_BuildValue("{sOsssOsL}", "default", native_default() ? Py_True : Py_False,
+                         "unavailable_reason", why ? why : "",
+                         "counting", native_counting() ? Py_True : Py_False,
+                         "foreign", (long long)memcount_foreign_cur());
+}
+
+static PyObject *mod_native_remove(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    if (tracer_mode()) {
+        PyErr_SetString(PyExc_RuntimeError, "the native hooks cannot go while profiling");
+        return NULL;
+    }
+    native_remove();
+    Py_RETURN_NONE;
+}
+
 /* The tracer mode in use while profiling, or None (for tests). */
 static PyObject *mod_tracer_mode(PyObject *module, PyObject *unused)
 {
@@ -222,6 +251,10 @@ static PyObject *mod_set_tracer_mode(PyObject *module, PyObject *arg)
 static PyMethodDef module_methods[] = {
     {"_tracer_mode", mod_tracer_mode, METH_NOARGS,
      "The tracer mode delivering events now: 'gate', 'monitoring', 'legacy' or None."},
+    {"_native_info", mod_native_info, METH_NOARGS,
+     "Whether native memory is counted by default and now, and why not."},
+    {"_native_remove", mod_native_remove, METH_NOARGS,
+     "For tests: takes the native hooks out (they go back in with the next session)."},
     {"_script_begin", mod_script_begin, METH_O,
      "For tests: from now on every OS reading is the given bytes (see _script_set)."},
     {"_script_set", (PyCFunction)(void (*)(void))mod_script_set, METH_VARARGS | METH_KEYWORDS,
@@ -240,7 +273,7 @@ static PyMethodDef module_methods[] = {
     {"_heap_info", mod_heap_info, METH_NOARGS,
      "Whether heap accounting is available and active."},
     {"profile", (PyCFunction)(void (*)(void))mod_profile, METH_VARARGS | METH_KEYWORDS,
-     "profile(func=None, stream=None, precision=1, backend='psutil')\n\n"
+     "profile(func=None, stream=None, precision=1, backend='psutil', native=None)\n\n"
      "Decorator: prints func's memory use line by line after each call."},
     {"memory_usage", (PyCFunction)(void (*)(void))usage_memory_usage,
      METH_VARARGS | METH_KEYWORDS,
@@ -253,7 +286,9 @@ static PyMethodDef module_methods[] = {
      "once, or for timeout seconds."},
     {"show_results", (PyCFunction)(void (*)(void))mod_show_results,
      METH_VARARGS | METH_KEYWORDS,
-     "show_results(prof, stream=None, precision=1)\n\nWrites prof's line report."},
+     "show_results(prof, stream=None, precision=1, native_columns=None)\n\n"
+     "Writes prof's line report; native_columns adds Native incr and Native peak\n"
+     "(None: as MEMLINE_NATIVE_COLUMNS says)."},
     {"choose_backend", (PyCFunction)(void (*)(void))mod_choose_backend,
      METH_VARARGS | METH_KEYWORDS,
      "choose_backend(new_backend=None)\n\nThe canonical name of a memory backend."},
@@ -270,7 +305,8 @@ PyMODINIT_FUNC PyInit__memline(void)
     if (!m)
         return NULL;
     if (pyutil_init(m) < 0 || PyModule_AddStringConstant(m, "__version__", MEMLINE_VERSION) < 0 ||
-        engine_init() < 0 || heaphook_init() < 0 || tracer_init(m) < 0 || proftype_init(m) < 0 ||
+        engine_init() < 0 || heaphook_init() < 0 || native_init() < 0 || tracer_init(m) < 0 ||
+        proftype_init(m) < 0 ||
         wrapper_init_type(m) < 0 || stamper_init_type(m) < 0) {
         Py_DECREF(m);
         return NULL;

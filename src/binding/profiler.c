@@ -7,7 +7,9 @@
 #include "compat.h"
 #include "core/mlerr.h"
 #include "core/mlunits.h"
+#include "core/memcount.h"
 #include "heaphook.h"
+#include "native.h"
 #include "tracer.h"
 
 #include <assert.h>
@@ -29,7 +31,7 @@ int profiler_create(MLProfiler *prof)
     return 0;
 }
 
-int profiler_configure(MLProfiler *prof, int backend, int children, int64_t limit)
+int profiler_configure(MLProfiler *prof, int backend, int children, int64_t limit, int native)
 {
     if (backend == ML_BACKEND_HEAP && heaphook_unavailable()) {
         PyErr_Format(PyExc_ValueError, "the heap backend cannot work here: %s",
@@ -45,6 +47,7 @@ int profiler_configure(MLProfiler *prof, int backend, int children, int64_t limi
     probe->children = children;
     prof->limit_set = limit;
     prof->client.limit = limit;
+    prof->native = native;
     return 0;
 }
 
@@ -188,6 +191,11 @@ int profiler_enable(MLProfiler *prof)
         return 0;
     if (session_acquire() < 0)
         return -1;
+    prof->native_on = prof->native && native_want();
+    prof->native_seen |= prof->native_on;
+    /* The bucket's peak from here on is this session's. */
+    memcount_foreign_take_max();
+    prof->foreign_start = memcount_foreign_cur();
     prof->client.on = 1;
     return 0;
 }
@@ -197,6 +205,13 @@ void profiler_disable(MLProfiler *prof)
     if (!prof->client.on)
         return;
     prof->client.on = 0;
+    int64_t peak = memcount_foreign_take_max() - prof->foreign_start;
+    if (peak > prof->foreign_peak)
+        prof->foreign_peak = peak;
+    prof->foreign_net += memcount_foreign_cur() - prof->foreign_start;
+    if (prof->native_on)
+        native_unwant();
+    prof->native_on = 0;
     session_release();
 }
 
@@ -217,6 +232,8 @@ void profiler_disable_by_count(MLProfiler *prof)
 void profiler_clear(MLProfiler *prof)
 {
     linetab_reset(prof->tab);
+    prof->foreign_peak = prof->foreign_net = 0;
+    prof->native_seen = prof->native_on;
 }
 
 /* ---- --pdb-mmem ---- */

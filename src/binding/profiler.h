@@ -26,6 +26,13 @@ typedef struct MLProfiler {
     int count;            /* enable_by_count nesting */
     int backend;          /* ML_BACKEND_* (backend.h) */
     int64_t limit_set;    /* the --pdb-mmem limit asked for, in bytes; 0 = none */
+    int native;           /* wants native memory in the heap columns */
+    int native_on;        /* native_want() said yes at the last enable */
+    int native_seen;      /* native memory was counted while it was on */
+    /* The shared bucket of threads that run no Python (core/memcount.h),
+     * while this profiler was on: its level at enable, and the highest rise
+     * and the net change over every session. */
+    int64_t foreign_start, foreign_peak, foreign_net;
     PyObject *weakreflist;
 } MLProfiler;
 
@@ -34,9 +41,10 @@ typedef struct MLProfiler {
 int profiler_create(MLProfiler *prof);
 
 /* Sets what prof measures: a backend (backend.h), child processes' memory
- * added or not, and a --pdb-mmem limit in bytes (0 = none).  Returns 0, or
- * -1 with ValueError set (the heap backend where it cannot work). */
-int profiler_configure(MLProfiler *prof, int backend, int children, int64_t limit);
+ * added or not, a --pdb-mmem limit in bytes (0 = none), and whether native
+ * memory counts in the heap columns.  Returns 0, or -1 with ValueError set
+ * (the heap backend where it cannot work). */
+int profiler_configure(MLProfiler *prof, int backend, int children, int64_t limit, int native);
 
 /* Unregisters everything and frees what prof owns (the type's dealloc). */
 void profiler_destroy(MLProfiler *prof);
@@ -53,8 +61,9 @@ int profiler_enable_by_count(MLProfiler *prof);
 void profiler_disable_by_count(MLProfiler *prof);
 
 /* Writes prof's report to stream (None or NULL: sys.stdout), memory_profiler
- * style.  Returns 0, or -1 with an exception set. */
-int profiler_show(MLProfiler *prof, PyObject *stream, int precision);
+ * style; native_columns adds Native incr and Native peak.  Returns 0, or
+ * -1 with an exception set. */
+int profiler_show(MLProfiler *prof, PyObject *stream, int precision, int native_columns);
 
 /* Whether any line of fn ran (memory_profiler leaves such functions out). */
 int profiler_func_ran(const linefunc *fn);

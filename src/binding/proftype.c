@@ -6,6 +6,7 @@
 #include "backend.h"
 #include "compat.h"
 #include "core/mlunits.h"
+#include "native.h"
 #include "profiler.h"
 #include "pyutil.h"
 #include "wrapper.h"
@@ -26,11 +27,14 @@ static PyObject *prof_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 
 static int prof_init(MLProfiler *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"include_children", "backend", "max_mem", NULL};
+    static char *kwlist[] = {"include_children", "backend", "max_mem", "native", NULL};
     int children = 0;
-    PyObject *backend = NULL, *max_mem = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|pOO:LineProfiler", kwlist, &children,
-                                     &backend, &max_mem))
+    PyObject *backend = NULL, *max_mem = Py_None, *native_arg = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|pOOO:LineProfiler", kwlist, &children,
+                                     &backend, &max_mem, &native_arg))
+        return -1;
+    int native = native_arg == Py_None ? native_default() : PyObject_IsTrue(native_arg);
+    if (native < 0)
         return -1;
     int b;
     if (backend_parse(backend, &b) < 0)
@@ -46,7 +50,7 @@ static int prof_init(MLProfiler *self, PyObject *args, PyObject *kw)
         }
         limit = ml_bytes_of_mib(mib);
     }
-    return profiler_configure(self, b, children, limit);
+    return profiler_configure(self, b, children, limit, native);
 }
 
 /* codes and funcs hold only code objects and ints, which cannot lead back
@@ -194,6 +198,12 @@ static PyObject *prof_get_max_mem(MLProfiler *self, void *closure)
     return PyFloat_FromDouble(ml_mib(self->limit_set));
 }
 
+static PyObject *prof_get_native(MLProfiler *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(self->native);
+}
+
 static PyObject *prof_get_count(MLProfiler *self, void *closure)
 {
     (void)closure;
@@ -229,6 +239,8 @@ static PyGetSetDef prof_getset[] = {
     {"include_children", (getter)prof_get_children, NULL,
      "Whether child processes' memory is added.", NULL},
     {"max_mem", (getter)prof_get_max_mem, NULL, "The --pdb-mmem limit in MiB, or None.", NULL},
+    {"native", (getter)prof_get_native, NULL,
+     "Whether native memory (malloc, mmap) counts in the heap columns.", NULL},
     {"enable_count", (getter)prof_get_count, NULL, "Nesting of enable_by_count.", NULL},
     {"code_map", (getter)prof_get_code_map, NULL,
      "The measurements, as memory_profiler's code_map: a memline.CodeMap.", NULL},
@@ -239,7 +251,7 @@ PyTypeObject MLProfiler_Type = {
     .tp_name = "memline.LineProfiler",
     .tp_basicsize = sizeof(MLProfiler),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "LineProfiler(include_children=False, backend='rss', max_mem=None)\n\n"
+    .tp_doc = "LineProfiler(include_children=False, backend='rss', max_mem=None, native=None)\n\n"
               "memory_profiler's line profiler: add functions, enable it, then\n"
               "show_results(prof) prints memory use line by line.",
     .tp_new = prof_new,

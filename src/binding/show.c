@@ -10,6 +10,9 @@
 #include "compat.h"
 #include "heaphook.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 /* stream.write(text), text given as UTF-8 bytes. */
 static int write_text(PyObject *stream, const char *text, size_t len)
 {
@@ -86,7 +89,37 @@ done:
     return rc;
 }
 
-int profiler_show(MLProfiler *prof, PyObject *stream, int precision)
+/* Native bytes of threads that run no Python are charged to no line (a
+ * BLAS pool's buffers are not the line the main thread happened to be on);
+ * a report of native memory says how much there was, from this much on. */
+#define FOREIGN_SHOWN ((int64_t)64 * 1024)
+
+static int show_foreign(PyObject *stream, const MLProfiler *prof, int precision, sbuf *b)
+{
+    int rc = sbuf_puts(b, "Native memory of threads that run no Python (charged to no line): peak ");
+    if (rc == ML_OK)
+        rc = report_mib(b, prof->foreign_peak, precision);
+    if (rc == ML_OK)
+        rc = sbuf_puts(b, ", net ");
+    if (rc == ML_OK)
+        rc = report_mib(b, prof->foreign_net, precision);
+    if (rc == ML_OK)
+        rc = sbuf_puts(b, "\n\n");
+    if (rc != ML_OK) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return write_sbuf(stream, b);
+}
+
+/* MEMLINE_NATIVE_COLUMNS=1: the native columns unless asked otherwise. */
+static int native_columns_default(void)
+{
+    const char *v = getenv("MEMLINE_NATIVE_COLUMNS");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+int profiler_show(MLProfiler *prof, PyObject *stream, int precision, int native_columns)
 {
     if (!stream || stream == Py_None) {
         stream = PySys_GetObject("stdout"); /* borrowed */
@@ -97,6 +130,10 @@ int profiler_show(MLProfiler *prof, PyObject *stream, int precision)
     int rc = -1;
     sbuf b = SBUF_INIT;
     report_fmt fmt = {precision, heaphook_unavailable() ? 0u : REPORT_COL_HEAP};
+    if (native_columns < 0)
+        native_columns = native_columns_default();
+    if (native_columns && prof->native_seen && fmt.columns)
+        fmt.columns |= REPORT_COL_NATIVE;
     PyObject *linecache = PyImport_ImportModule("linecache");
     if (!linecache)
         goto done;
@@ -105,6 +142,9 @@ int profiler_show(MLProfiler *prof, PyObject *stream, int precision)
         if (profiler_func_ran(fn) && show_func(stream, linecache, fn, &fmt, &b) < 0)
             goto done;
     }
+    if (prof->native_seen && prof->foreign_peak >= FOREIGN_SHOWN &&
+        show_foreign(stream, prof, precision, &b) < 0)
+        goto done;
     rc = 0;
 done:
     Py_XDECREF(linecache);

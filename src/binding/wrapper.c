@@ -54,7 +54,7 @@ static int report_call(MLWrapper *self)
 {
     PyObject *et, *ev, *tb;
     PyErr_Fetch(&et, &ev, &tb);
-    int rc = profiler_show(self->prof, self->stream, self->precision);
+    int rc = profiler_show(self->prof, self->stream, self->precision, -1);
     profiler_clear(self->prof);
     if (et) {
         if (rc < 0)

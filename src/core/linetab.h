@@ -80,4 +80,12 @@ static inline void linestat_charge(linestat *s, int64_t mem_now, int64_t mem_del
         s->heap_peak = heap_peak;
 }
 
+/* Charges the native part of the same interval (after linestat_charge). */
+static inline void linestat_charge_native(linestat *s, int64_t native_delta, int64_t native_peak)
+{
+    s->native_incr += native_delta;
+    if (native_peak > s->native_peak)
+        s->native_peak = native_peak;
+}
+
 #endif

@@ -14,6 +14,7 @@ const char *ml_strerror(int code)
     case ML_EFORMAT: return "malformed input";
     case ML_EINVAL: return "invalid argument";
     case ML_EUNSUPPORTED: return "not supported on this platform";
+    case ML_EBUSY: return "another tool already holds it";
     }
     return "unknown error";
 }

@@ -12,7 +12,9 @@ typedef enum ml_err {
     ML_EIO,         /* a read or write failed */
     ML_EFORMAT,     /* input did not have the expected format */
     ML_EINVAL,      /* an argument was out of range */
-    ML_EUNSUPPORTED /* this platform cannot do it */
+    ML_EUNSUPPORTED, /* this platform cannot do it */
+    ML_EBUSY        /* another tool already holds what we need (its own allocator
+                       hooks are in) */
 } ml_err;
 
 /* A static, human-readable message for code; never NULL. */

@@ -37,6 +37,8 @@ int report_header(sbuf *out, const report_fmt *fmt)
      * that character back so the extra columns line up with their values. */
     if (rc == ML_OK && (fmt->columns & REPORT_COL_HEAP))
         rc = sbuf_printf(out, " %11s %12s", "Heap incr", "Heap peak");
+    if (rc == ML_OK && (fmt->columns & REPORT_COL_NATIVE))
+        rc = sbuf_printf(out, " %12s %12s", "Native incr", "Native peak");
     if (rc == ML_OK)
         rc = sbuf_puts(out, "   Line Contents\n");
     return undo_on_error(out, len, rc);
@@ -72,10 +74,24 @@ static int mib_cell(sbuf *out, int64_t bytes, int precision)
     return rc;
 }
 
+/* " <a> <b>": two more value cells, each after one space. */
+static int cell_pair(sbuf *out, int64_t a, int64_t b, int precision)
+{
+    int rc = sbuf_puts(out, " ");
+    if (rc == ML_OK)
+        rc = mib_cell(out, a, precision);
+    if (rc == ML_OK)
+        rc = sbuf_puts(out, " ");
+    if (rc == ML_OK)
+        rc = mib_cell(out, b, precision);
+    return rc;
+}
+
 int report_row(sbuf *out, const report_fmt *fmt, int lineno, const linestat *s,
                const char *src, size_t srclen)
 {
     int heap = (fmt->columns & REPORT_COL_HEAP) != 0;
+    int native = (fmt->columns & REPORT_COL_NATIVE) != 0;
     size_t len = out->len;
     int rc = sbuf_printf(out, "%6d ", lineno);
     if (rc != ML_OK)
@@ -88,17 +104,12 @@ int report_row(sbuf *out, const report_fmt *fmt, int lineno, const linestat *s,
             rc = mib_cell(out, s->mem_incr, fmt->precision);
         if (rc == ML_OK)
             rc = sbuf_printf(out, "  %10llu", (unsigned long long)s->occurrences);
-        if (rc == ML_OK && heap) {
-            rc = sbuf_puts(out, " ");
-            if (rc == ML_OK)
-                rc = mib_cell(out, s->heap_incr, fmt->precision);
-            if (rc == ML_OK)
-                rc = sbuf_puts(out, " ");
-            if (rc == ML_OK)
-                rc = mib_cell(out, s->heap_peak, fmt->precision);
-        }
+        if (rc == ML_OK && heap)
+            rc = cell_pair(out, s->heap_incr, s->heap_peak, fmt->precision);
+        if (rc == ML_OK && native)
+            rc = cell_pair(out, s->native_incr, s->native_peak, fmt->precision);
     } else {
-        rc = sbuf_pad(out, ' ', 12 + 1 + 12 + 2 + 10 + (heap ? 26 : 0));
+        rc = sbuf_pad(out, ' ', 12 + 1 + 12 + 2 + 10 + (heap ? 26 : 0) + (native ? 26 : 0));
     }
     if (rc == ML_OK)
         rc = sbuf_puts(out, "   ");

@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 enum {
-    REPORT_COL_HEAP = 1u << 0 /* Heap incr and Heap peak */
+    REPORT_COL_HEAP = 1u << 0,  /* Heap incr and Heap peak */
+    REPORT_COL_NATIVE = 1u << 1 /* Native incr and Native peak (their native part),
+                                   after the heap columns */
 };
 
 #define REPORT_MAX_PRECISION 12

@@ -240,7 +240,8 @@ TEST(strerror_messages)
     CHECK_EQ_STR(ml_strerror(ML_EFORMAT), "malformed input");
     CHECK_EQ_STR(ml_strerror(ML_EINVAL), "invalid argument");
     CHECK_EQ_STR(ml_strerror(ML_EUNSUPPORTED), "not supported on this platform");
-    CHECK_EQ_STR(ml_strerror(ML_EUNSUPPORTED + 1), "unknown error");
+    CHECK_EQ_STR(ml_strerror(ML_EBUSY), "another tool already holds it");
+    CHECK_EQ_STR(ml_strerror(ML_EBUSY + 1), "unknown error");
     CHECK_EQ_STR(ml_strerror(-1), "unknown error");
     CHECK_EQ_STR(ml_strerror(1 << 30), "unknown error");
 }
