@@ -16,9 +16,11 @@ The report is memory_profiler's:
 Rows follow ``'{0:>6} {1:>12} {2:>12}  {3:>10}   {4:<}'`` with values
 ``'{:{p+4}.{p}f} MiB'``.  memline adds ``Heap incr`` and ``Heap peak`` (the
 heap columns) after Occurrences and before Line Contents: ``' {:>12} {:>12}'``
-more per row that ran, 26 spaces more per row that never ran.  Every layout
-check goes through ``format_row`` and ``check_block``, which accept both
-forms; the form is read from the header line.
+more per row that ran, 26 spaces more per row that never ran.  With
+``--native-columns`` two more follow, ``Native incr`` and ``Native peak``,
+in the same form (9 columns).  Every layout check goes through
+``format_row`` and ``check_block``, which accept every form; the form is
+read from the header line.
 
 memory_profiler 0.61's own report has the same framing (checked against its
 real output: each row ends with its source line's newline, which linecache
@@ -47,6 +49,9 @@ SANITIZED = "asan" in os.environ.get("LD_PRELOAD", "")
 HEADER5 = "Line #    Mem usage    Increment  Occurrences   Line Contents"
 HEADER7 = ("Line #    Mem usage    Increment  Occurrences   Heap incr    Heap peak   "
            "Line Contents")
+HEADER9 = ("Line #    Mem usage    Increment  Occurrences   Heap incr    Heap peak  "
+           "Native incr  Native peak   Line Contents")
+HEADERS = {HEADER5: 5, HEADER7: 7, HEADER9: 9}
 # memory_profiler 0.61's row template, and memline's two extra cells.
 TEMPLATE5 = "{0:>6} {1:>12} {2:>12}  {3:>10}   {4:<}"
 HEAP_CELLS = " {0:>12} {1:>12}"
@@ -55,6 +60,9 @@ _VALUE = r"(-?\d+(?:\.\d*)?) MiB"
 _ROW5 = re.compile(r"^ *(\d+) +" + _VALUE + r" +" + _VALUE + r" +(\d+)")
 _ROW7 = re.compile(r"^ *(\d+) +" + _VALUE + r" +" + _VALUE + r" +(\d+) +" + _VALUE
                    + r" +" + _VALUE)
+_ROW9 = re.compile(r"^ *(\d+) +" + _VALUE + r" +" + _VALUE + r" +(\d+) +" + _VALUE
+                   + r" +" + _VALUE + r" +" + _VALUE + r" +" + _VALUE)
+_ROWS = {5: _ROW5, 7: _ROW7, 9: _ROW9}
 # A MiB cell, with the digits after its point (none at precision 0).
 _CELL = re.compile(r"-?\d+(?:\.(\d*))? MiB")
 # The line number a row starts with, whether the line ran or not.
@@ -67,21 +75,26 @@ def mib(value, precision):
 
 
 def format_row(lineno, source, precision=1, columns=5, mem=None, incr=None,
-               occurrences=None, heap_incr=None, heap_peak=None):
+               occurrences=None, heap_incr=None, heap_peak=None, native_incr=None,
+               native_peak=None):
     """The exact text (without newline) of one row: memory_profiler's template
     for the first five columns, memline's two heap cells inserted before the
-    source when columns == 7.  mem None means the line never ran."""
-    if columns not in (5, 7):
-        raise ValueError("columns must be 5 or 7")
+    source when columns >= 7, and the two native cells after them when
+    columns == 9.  mem None means the line never ran."""
+    if columns not in (5, 7, 9):
+        raise ValueError("columns must be 5, 7 or 9")
     if mem is None:
         head = TEMPLATE5.format(lineno, "", "", "", "")[:-3]
-        heap = HEAP_CELLS.format("", "")
+        extra = HEAP_CELLS.format("", "") * ((columns - 5) // 2)
     else:
         head = TEMPLATE5.format(lineno, mib(mem, precision), mib(incr, precision),
                                 occurrences, "")[:-3]
-        heap = (HEAP_CELLS.format(mib(heap_incr, precision), mib(heap_peak, precision))
-                if columns == 7 else "")
-    return head + (heap if columns == 7 else "") + "   " + source
+        extra = ""
+        if columns >= 7:
+            extra += HEAP_CELLS.format(mib(heap_incr, precision), mib(heap_peak, precision))
+        if columns == 9:
+            extra += HEAP_CELLS.format(mib(native_incr, precision), mib(native_peak, precision))
+    return head + extra + "   " + source
 
 
 class Row:
@@ -89,7 +102,7 @@ class Row:
     for a line that never ran (then the values are None)."""
 
     def __init__(self, text, lineno, source, seen, mem=None, incr=None, occurrences=None,
-                 heap_incr=None, heap_peak=None):
+                 heap_incr=None, heap_peak=None, native_incr=None, native_peak=None):
         self.text = text
         self.lineno = lineno
         self.source = source
@@ -99,10 +112,13 @@ class Row:
         self.occurrences = occurrences
         self.heap_incr = heap_incr
         self.heap_peak = heap_peak
+        self.native_incr = native_incr
+        self.native_peak = native_peak
 
     def bytes(self, field):
-        """A MiB field ("mem", "incr", "heap_incr", "heap_peak") as whole
-        bytes: exact at precision >= 7 (report_of prints at 12)."""
+        """A MiB field ("mem", "incr", "heap_incr", "heap_peak",
+        "native_incr", "native_peak") as whole bytes: exact at precision >= 7
+        (report_of prints at 12)."""
         v = getattr(self, field)
         if v is None:
             raise AssertionError("row %d has no %s value: %r" % (self.lineno, field, self.text))
@@ -126,8 +142,9 @@ class Block:
 
     @property
     def columns(self):
-        """7 with memline's heap columns, 5 without (memory_profiler's form)."""
-        return 7 if self.header == HEADER7 else 5
+        """7 with memline's heap columns, 9 with the native ones too, 5
+        without (memory_profiler's form)."""
+        return HEADERS[self.header]
 
     @property
     def precision(self):
@@ -169,15 +186,16 @@ class Block:
 
 
 def _parse_row(line, columns):
-    m = (_ROW7 if columns == 7 else _ROW5).match(line)
+    m = _ROWS[columns].match(line)
     if m and line[m.end():m.end() + 3] == "   ":
         g = m.groups()
         source = line[m.end() + 3:]
-        heap = (float(g[4]), float(g[5])) if columns == 7 else (None, None)
-        return Row(line, int(g[0]), source, True, float(g[1]), float(g[2]), int(g[3]), *heap)
+        extra = [float(v) for v in g[4:]]
+        extra += [None] * (4 - len(extra))
+        return Row(line, int(g[0]), source, True, float(g[1]), float(g[2]), int(g[3]), *extra)
     # A line that never ran: its number, then nothing up to the source.
     m = ROW_START.match(line)
-    width = 47 if columns == 5 else 73
+    width = 47 + 26 * ((columns - 5) // 2)
     if not m or line[m.end():width].strip():
         raise AssertionError("not a report row: %r" % line)
     return Row(line, int(m.group(1)), line[width:], False)
@@ -206,9 +224,9 @@ def parse_report(text, stripped=False):
         assert i + 3 < len(lines), "truncated block at the end of\n%s" % text
         assert lines[i + 1] == "\n", "no blank line after %r" % lines[i]
         header, rule = lines[i + 2].rstrip("\n"), lines[i + 3].rstrip("\n")
-        assert header in (HEADER5, HEADER7), "unknown header %r" % header
+        assert header in HEADERS, "unknown header %r" % header
         assert rule == "=" * len(header), "rule %r is not '=' * len(header)" % rule
-        columns = 7 if header == HEADER7 else 5
+        columns = HEADERS[header]
         rows = []
         i += 4
         while i < len(lines) and lines[i] != "\n":
@@ -236,7 +254,7 @@ def check_block(block, precision, path=None, first=None, last=None):
     column is the file's text and the rows run from first to last."""
     for r in block.rows:
         want = format_row(r.lineno, r.source, precision, block.columns, r.mem, r.incr,
-                          r.occurrences, r.heap_incr, r.heap_peak)
+                          r.occurrences, r.heap_incr, r.heap_peak, r.native_incr, r.native_peak)
         assert r.text == want, "row layout differs:\n got  %r\n want %r" % (r.text, want)
     numbers = [r.lineno for r in block.rows]
     assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), numbers
@@ -275,12 +293,12 @@ def strip_heap_columns(text):
     return "\n".join(out)
 
 
-def report_of(prof, precision=12):
+def report_of(prof, precision=12, native_columns=False):
     """prof's report as text: show_results into a string, by default at 12
     digits, where Row.bytes is exact."""
     import memline  # here, so that importing helpers does not load the extension
     out = io.StringIO()
-    memline.show_results(prof, stream=out, precision=precision)
+    memline.show_results(prof, stream=out, precision=precision, native_columns=native_columns)
     return out.getvalue()
 
 

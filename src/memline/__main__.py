@@ -48,6 +48,11 @@ def _parser():
                    help="enter pdb when memory reaches MAXMEM MiB inside profiled code")
     p.add_argument("--include-children", action="store_true",
                    help="add the memory of child processes")
+    p.add_argument("--no-native", action="store_true",
+                   help="leave native memory (malloc, mmap: numpy, C extensions) out of the "
+                        "heap columns, which then count the Python heap only")
+    p.add_argument("--native-columns", action="store_true",
+                   help="add Native incr and Native peak: the native part of the heap columns")
     p.add_argument("--timestamp", action="store_true",
                    help="instead of the line report, write a FUNC line (memory and "
                         "time at entry and exit) per call of each @profile function, "
@@ -204,7 +209,8 @@ def _profile_program(opts):
             prof = TimeStamper(backend=opts.backend, include_children=opts.include_children)
         else:
             prof = LineProfiler(include_children=opts.include_children,
-                                backend=opts.backend, max_mem=opts.max_mem)
+                                backend=opts.backend, max_mem=opts.max_mem,
+                                native=not opts.no_native)
     except ValueError as e:
         raise _UsageError(str(e)) from None
 
@@ -243,7 +249,8 @@ def _profile_program(opts):
         if opts.timestamp:
             prof.show_results(stream=stream)
         else:
-            show_results(prof, stream=stream, precision=opts.precision)
+            show_results(prof, stream=stream, precision=opts.precision,
+                         native_columns=opts.native_columns)
         if out:
             out.close()
     except (OSError, ValueError) as e:

@@ -75,12 +75,60 @@ def calls(n):
 calls(100000)
 '''
 
+# Native memory (numpy's arrays, SQLite's pages) moves RSS without Python's
+# allocators: the rule must follow it as it follows the Python heap.
+ARRAYS = '''\
+import numpy as np
+
+
+@profile
+def arrays(n):
+    total = 0.0
+    for i in range(n):
+        a = np.ones((512, 512))
+        b = a * 2 + i
+        total += float(b.sum())
+        del a, b
+    z = np.zeros((1250, 1000))
+    z[:] = 1
+    return total + float(z[0, 0])
+
+
+arrays(50)
+'''
+
+NUMPY_SQLITE = '''\
+import sqlite3
+
+import numpy as np
+
+
+@profile
+def store(n):
+    con = sqlite3.connect(":memory:")
+    con.execute("create table t (k integer, v blob)")
+    for i in range(n):
+        row = np.full(2048, i, dtype=np.float64)
+        con.execute("insert into t values (?, ?)", (i, row.tobytes()))
+    con.commit()
+    total = con.execute("select count(*) from t").fetchone()[0]
+    big = np.empty((2000, 1000))
+    big[:1000] = 1.5
+    con.close()
+    return total + int(big[0, 0])
+
+
+store(1500)
+'''
+
 WORKLOADS = {
     "seed_big": None,
     "seed_gen": None,
     "loop": LOOP,
     "churn": CHURN,
     "calls": CALLS,
+    "arrays": ARRAYS,
+    "numpy_sqlite": NUMPY_SQLITE,
 }
 
 
