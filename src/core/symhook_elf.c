@@ -830,7 +830,14 @@ static int plan_slot(void *ctx, const sh_elf *e, uintptr_t slot, const char *nam
     if (!slot_ok(e, slot, abs, &bad))
         return bad ? ML_EFORMAT : 0;
     void *v = __atomic_load_n((void **)slot, __ATOMIC_RELAXED);
-    switch (judge(cx, (size_t)j, (uintptr_t)v)) {
+    int verdict = judge(cx, (size_t)j, (uintptr_t)v);
+    /* A pointer in data (`xmlMalloc = malloc`) is the program's variable:
+     * holding something else means the program set it so (CPython's
+     * _decimal points libmpdec's at PyMem_Malloc), not that another tool is
+     * in.  Only a GOT slot bound elsewhere says that. */
+    if (abs && verdict == SH_FOREIGN)
+        verdict = SH_LEAVE;
+    switch (verdict) {
     case SH_PATCH: {
         int rc = ML_OK;
         SH_RESERVE(s->plan, s->capplan, s->nplan + 1, rc);

@@ -783,6 +783,27 @@ TEST(test_another_tool_present)
     CHECK_EQ_INT(nativehook_remove(), ML_OK);
 }
 
+static void *program_alloc(size_t n)
+{
+    return malloc(n);
+}
+
+TEST(test_data_pointer_set_by_the_program)
+{
+    /* A program may point its own allocator variables elsewhere (CPython's
+     * _decimal points libmpdec's mpd_mallocfunc at PyMem_Malloc): that is
+     * the program's choice, not another tool's hook, and must neither stop
+     * the install nor be redirected. */
+    nalloc_malloc_fn saved = nalloc_table_malloc;
+    nalloc_table_malloc = program_alloc;
+    CHECK_EQ_INT(nativehook_install(&opts_default), ML_OK);
+    CHECK(nativehook_foreign() == NULL);
+    CHECK(nalloc_table_malloc == program_alloc);
+    CHECK_EQ_INT(nativehook_remove(), ML_OK);
+    CHECK(nalloc_table_malloc == program_alloc);
+    nalloc_table_malloc = saved;
+}
+
 TEST(test_out_of_memory_during_install)
 {
     /* Fail the n-th of install's own allocations, for every n until install
@@ -849,6 +870,7 @@ int main(void)
     RUN(test_fork);
     RUN(test_remove_restores_everything);
     RUN(test_another_tool_present);
+    RUN(test_data_pointer_set_by_the_program);
     RUN(test_out_of_memory_during_install);
     RUN(test_sanitizer_steps_aside);
     return CTEST_END();
