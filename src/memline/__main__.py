@@ -210,7 +210,7 @@ def _profile_program(opts):
         else:
             prof = LineProfiler(include_children=opts.include_children,
                                 backend=opts.backend, max_mem=opts.max_mem,
-                                native=not opts.no_native)
+                                native=False if opts.no_native else None)
     except ValueError as e:
         raise _UsageError(str(e)) from None
 

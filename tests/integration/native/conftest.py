@@ -35,7 +35,8 @@ def libs(tmp_path_factory):
     """Paths of the test libraries: nalloc (each function makes exactly the
     one call its name says), a copy of it under another name (never loaded
     before a test loads it, for the dlopen path), cthread (allocations of C
-    threads) and faketool (another tool that patches malloc's slots)."""
+    threads), faketool (another tool that patches malloc's slots) and
+    prepatched (a library whose malloc slot another tool rewrote)."""
     d = tmp_path_factory.mktemp("native-libs")
     nalloc = compile_lib(d, "nalloc", [os.path.join(NATIVE_C, "nalloc.c")])
     late = os.path.join(str(d), "libnalloc_late.so")
@@ -46,4 +47,7 @@ def libs(tmp_path_factory):
                                        os.path.join(CORE, "core", "mlalloc.c"),
                                        os.path.join(CORE, "core", "mlerr.c")],
                        extra=["-fvisibility=hidden"])
-    return {"nalloc": nalloc, "late": late, "cthread": cthread, "faketool": fake, "dir": str(d)}
+    prepatched = compile_lib(d, "prepatched", [os.path.join(HERE, "prepatched.c")],
+                             extra=["-Wl,-z,norelro", "-Wl,-z,lazy"])
+    return {"nalloc": nalloc, "late": late, "cthread": cthread, "faketool": fake,
+            "prepatched": prepatched, "dir": str(d)}
