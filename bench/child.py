@@ -3,7 +3,8 @@
 Puts the MODE's ``profile`` in builtins, loads bench/workloads/WORKLOAD.py,
 times its run(N) in-process and writes a JSON object to OUT: wall and CPU
 seconds (CPU of all threads), n, peak RSS and, under a line profiler, the
-number of report rows.  MODE is plain, floor, memory_profiler or memline:BACKEND.  Memray and
+number of report rows.  MODE is plain, floor, memory_profiler,
+memline:BACKEND or memline:BACKEND:no-native.  Memray and
 Scalene run this same script in plain mode under their own launchers.
 """
 
@@ -65,7 +66,8 @@ def install(mode, floor_dir):
         return prof, mp.show_results
     if mode.startswith("memline:"):
         import memline
-        prof = memline.LineProfiler(backend=mode.split(":", 1)[1])
+        parts = mode.split(":")
+        prof = memline.LineProfiler(backend=parts[1], native=parts[2:] != ["no-native"])
         builtins.profile = line_profile(prof)
         return prof, memline.show_results
     raise SystemExit("child.py: unknown mode " + mode)

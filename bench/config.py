@@ -3,6 +3,10 @@
 This is the one place to change when a backend or a workload is added.
 """
 
+# memline with native counting off, beside the default, to show what
+# counting native memory costs in the same run.
+NATIVE_OFF = True
+
 # memline backends to run, the default first: the targets apply to it.
 # Each names its size class (see WORKLOADS): rss-exact reads RSS at every
 # line, so it runs the medium sizes.
@@ -27,6 +31,7 @@ WORKLOADS = [
     ("seed_big", "call",                  3,         3,       2),
     ("seed_gen", "call",                  20,        1,       1),
     ("arrays",   "2 MiB arrays",          100,       100,     100),
+    ("sqlite",   "insert",                200_000,   20_000,  2_000),
 ]
 SIZE_CLASSES = ("fast", "medium", "slow")
 
@@ -54,6 +59,10 @@ TARGETS = {
     "calls": {"floor": 1.0, "mp": 60},
     "churn": {"floor": 1.6, "mp": 60},
     "threads": {"plain": 3.0},
+    # Native memory: array work stays near plain, and many small native
+    # allocations (SQLite) cost at most half again.
+    "arrays": {"plain": 1.10},
+    "sqlite": {"plain": 1.5},
 }
 OWN_MEMORY_MIB = 10     # peak RSS profiled minus plain, at most, every workload
 IMPORT_MS = 20          # `import memline` over `python -c pass`, at most

@@ -98,12 +98,15 @@ class Table:
         for backend, _ in config.BACKENDS:
             key = "memline:" + backend
             cells.append(slowdown(key, targets.get("plain") if key == mem else None))
+        if config.NATIVE_OFF:
+            cells.append(slowdown("memline:rss:no-native"))
+            cells.append(over(mem, "memline:rss:no-native", "memline / no-native", "<=", None))
         cells.append(slowdown("floor"))
         cells.append(over(mem, "floor", "memline / floor", "<=", targets.get("floor")))
         cells.append(slowdown("memory_profiler"))
         cells.append(over("memory_profiler", mem, "memory_profiler / memline", ">=",
                           targets.get("mp")))
-        for key in ("memray", "memray-py", "scalene"):
+        for key in ("memray", "memray-py", "memray-native", "scalene"):
             cells.append(slowdown(key))
         own = self.peak_rss(name, mem)
         if own is None:
@@ -117,8 +120,9 @@ class Table:
     def header(self):
         return (["workload (unit)", "plain / unit"]
                 + ["memline " + b for b, _ in config.BACKENDS]
+                + (["memline no-native", "native ÷ no-native"] if config.NATIVE_OFF else [])
                 + ["floor", "memline ÷ floor", "memory_profiler", "mp ÷ memline",
-                   "memray", "memray +py", "scalene", "memline own memory"])
+                   "memray", "memray +py", "memray --native", "scalene", "memline own memory"])
 
     def render(self):
         rows = [self.header()]

@@ -43,6 +43,9 @@ def setups(tmp):
     for backend, size in config.BACKENDS:
         out.append(Setup("memline:" + backend, "memline " + backend,
                          "memline:" + backend, size))
+    if config.NATIVE_OFF:
+        out.append(Setup("memline:rss:no-native", "memline no-native", "memline:rss:no-native",
+                         "fast"))
     out.append(Setup("memory_profiler", "memory_profiler", "memory_profiler",
                      "slow", needs="memory_profiler"))
     memray = ["-m", "memray", "run", "-q", "-f", "-o", str(tmp / "memray.bin")]
@@ -50,6 +53,8 @@ def setups(tmp):
     out.append(Setup("memray-py", "memray +py", "plain", "fast",
                      memray[:4] + ["--trace-python-allocators"] + memray[4:],
                      needs="memray"))
+    out.append(Setup("memray-native", "memray --native", "plain", "fast",
+                     memray[:4] + ["--native"] + memray[4:], needs="memray"))
     scalene = ["-m", "scalene", "run", "--memory", "-o", str(tmp / "scalene.json"),
                "--program-path", str(ROOT)]
     out.append(Setup("scalene", "scalene", "plain", "fast", scalene,
