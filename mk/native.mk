@@ -19,7 +19,7 @@ NATIVE_HDR := $(wildcard $(NATIVE_DIR)/*.h) tests/unit/c/ctest.h $(HEADERS)
 # symhook leaves alone) and find libnalloc through RUNPATH $ORIGIN only.
 NATIVE_LINK := -L$(NB) -lnalloc -Wl,--enable-new-dtags -Wl,-rpath,'$$ORIGIN' $(LIBS)
 # The hooks' own sources, for the libraries that carry a copy.
-HOOK_SRC := src/core/symhook_elf.c src/core/nativehook.c src/core/memcount.c src/core/anonmap.c \
+HOOK_SRC := src/core/symhook_elf.c src/core/elfdyn.c src/core/nativehook.c src/core/memcount.c src/core/anonmap.c \
   src/core/dlsearch_glibc.c src/core/mlalloc.c src/core/mlerr.c
 
 .PHONY: native-test native-bench
@@ -49,7 +49,7 @@ $(NB)/libfaketool.so: $(NATIVE_DIR)/faketool.c $(HOOK_SRC) $(NATIVE_HDR)
 	@mkdir -p $(dir $@)
 	$(SAY) "  LIB     $@"
 	$(Q)$(CC) $(NATIVE_CFLAGS) -shared -fvisibility=hidden $(NATIVE_DIR)/faketool.c \
-	    src/core/symhook_elf.c src/core/mlalloc.c src/core/mlerr.c -o $@ -ldl
+	    src/core/symhook_elf.c src/core/elfdyn.c src/core/mlalloc.c src/core/mlerr.c -o $@ -ldl
 
 # The hooks as a library of their own, as in memline's extension.
 $(NB)/libnativehook_test.so: $(NATIVE_DIR)/hooklib.c $(HOOK_SRC) $(NATIVE_HDR)

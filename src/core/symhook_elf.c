@@ -37,39 +37,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "elfdyn.h"
 #include "mlalloc.h"
 #include "mlerr.h"
-
-/* JUMP_SLOT: PLT calls.  GLOB_DAT: calls and address-taking through the
- * GOT (-fno-plt, function pointers).  ABS: a pointer initialized in data,
- * `xmlMalloc = malloc` or a vtable {malloc, realloc, free} -- libxml2 and
- * GLib allocate through those, and no GOT slot sees their calls. */
-#if defined(__x86_64__)
-#define SH_R_JUMP_SLOT R_X86_64_JUMP_SLOT
-#define SH_R_GLOB_DAT R_X86_64_GLOB_DAT
-#define SH_R_ABS R_X86_64_64
-#elif defined(__aarch64__)
-#define SH_R_JUMP_SLOT R_AARCH64_JUMP_SLOT
-#define SH_R_GLOB_DAT R_AARCH64_GLOB_DAT
-#define SH_R_ABS R_AARCH64_ABS64
-#elif defined(__i386__)
-#define SH_R_JUMP_SLOT R_386_JMP_SLOT
-#define SH_R_GLOB_DAT R_386_GLOB_DAT
-#define SH_R_ABS R_386_32
-#else
-#error "symhook_elf: add this architecture's JUMP_SLOT and GLOB_DAT relocation types"
-#endif
-
-/* <link.h> gives ElfW() for types but not the class-dependent macros. */
-#if __ELF_NATIVE_CLASS == 64
-#define SH_R_TYPE(i) ELF64_R_TYPE(i)
-#define SH_R_SYM(i) ELF64_R_SYM(i)
-#define SH_ST_TYPE(i) ELF64_ST_TYPE(i)
-#else
-#define SH_R_TYPE(i) ELF32_R_TYPE(i)
-#define SH_R_SYM(i) ELF32_R_SYM(i)
-#define SH_ST_TYPE(i) ELF32_ST_TYPE(i)
-#endif
 
 /* glibc 2.35+ can tell whether an object has finished loading (see
  * fully_loaded); older headers lack the type, and then we cannot tell. */
@@ -83,28 +53,6 @@ typedef int (*sh_find_object_fn)(void *, struct dl_find_object *);
 #define SH_MAXSYMS 32
 #define SH_RETRIES 16
 #define SH_CHANGED (-1) /* internal: the loaded set changed during a pass */
-
-/* One object's dynamic information.  Invariant once elf_parse() returned
- * ML_OK: every nonzero table address lies inside a readable PT_LOAD segment
- * of the object (for symtab, its first entry; each later one is checked when
- * read), strtab[strsz - 1] == '\0' so every name below strsz ends inside
- * the table, and tab[] entry sizes divide their lengths. */
-typedef struct sh_elf {
-    uintptr_t base;
-    const ElfW(Phdr) *phdr;
-    size_t phnum;
-    const ElfW(Sym) *symtab;
-    const char *strtab;
-    size_t strsz;
-    struct {
-        uintptr_t p;
-        size_t n;
-        int rela;
-    } tab[3];
-    size_t ntab;
-    uintptr_t gnuhash, hash;
-    const char *soname;
-} sh_elf;
 
 /* An object as pass 1 saw it; valid only while the loader's counters stay
  * as they were.  Invariant: lo < hi, and the array is sorted by lo. */
@@ -261,296 +209,6 @@ static void load_range(uintptr_t base, const ElfW(Phdr) *phdr, size_t phnum, uin
     *hi = h;
 }
 
-/* ---- reading one object --------------------------------------------- */
-
-/* Nonzero when [p, p+n) lies inside one PT_LOAD segment whose flags include need. */
-static int in_seg(const sh_elf *e, uintptr_t p, size_t n, unsigned need)
-{
-    if (n == 0 || p + n < p)
-        return 0;
-    for (size_t i = 0; i < e->phnum; i++) {
-        const ElfW(Phdr) *ph = &e->phdr[i];
-        if (ph->p_type != PT_LOAD || (ph->p_flags & need) != need)
-            continue;
-        uintptr_t lo = e->base + ph->p_vaddr, hi = lo + ph->p_memsz;
-        if (hi >= lo && p >= lo && p + n <= hi)
-            return 1;
-    }
-    return 0;
-}
-
-/* The address a DT_* pointer entry stands for, checked for n readable bytes;
- * 0 if neither reading fits.  glibc rebases these entries in place at load
- * time on x86-64 and aarch64 but not everywhere (RISC-V, MIPS and the vDSO
- * keep link-time values), so accept whichever reading lands inside the
- * object, the likelier first. */
-static uintptr_t dyn_ptr(const sh_elf *e, ElfW(Addr) v, size_t n)
-{
-    uintptr_t as_is = (uintptr_t)v, rebased = e->base + (uintptr_t)v;
-    uintptr_t cand[2];
-    int nc = 0, rebased_ok = rebased >= e->base; /* did not wrap around */
-    if (e->base != 0 && as_is < e->base) {
-        if (rebased_ok)
-            cand[nc++] = rebased;
-        cand[nc++] = as_is;
-    } else {
-        cand[nc++] = as_is;
-        if (rebased_ok && rebased != as_is)
-            cand[nc++] = rebased;
-    }
-    for (int i = 0; i < nc; i++)
-        if (in_seg(e, cand[i], n, PF_R))
-            return cand[i];
-    return 0;
-}
-
-static int add_tab(sh_elf *e, ElfW(Addr) addr, size_t size, int rela)
-{
-    if (!addr || !size)
-        return ML_OK;
-    size_t ent = rela ? sizeof(ElfW(Rela)) : sizeof(ElfW(Rel));
-    if (size % ent)
-        return ML_EFORMAT;
-    uintptr_t p = dyn_ptr(e, addr, size);
-    if (!p)
-        return ML_EFORMAT;
-    e->tab[e->ntab].p = p;
-    e->tab[e->ntab].n = size;
-    e->tab[e->ntab].rela = rela;
-    e->ntab++;
-    return ML_OK;
-}
-
-/* Reads an object's PT_DYNAMIC.  Returns ML_OK (an object without one has
- * nothing to patch and ntab == 0) or ML_EFORMAT. */
-static int elf_parse(sh_elf *e, uintptr_t base, const ElfW(Phdr) *phdr, size_t phnum)
-{
-    memset(e, 0, sizeof *e);
-    e->base = base;
-    e->phdr = phdr;
-    e->phnum = phnum;
-    if (!phdr || phnum == 0)
-        return ML_EFORMAT;
-    const ElfW(Phdr) *dynph = NULL;
-    for (size_t i = 0; i < phnum; i++) {
-        if (phdr[i].p_type != PT_DYNAMIC)
-            continue;
-        if (dynph)
-            return ML_EFORMAT;
-        dynph = &phdr[i];
-    }
-    if (!dynph)
-        return ML_OK;
-    uintptr_t dp = base + dynph->p_vaddr;
-    size_t nd = dynph->p_memsz / sizeof(ElfW(Dyn));
-    if (nd == 0 || !in_seg(e, dp, nd * sizeof(ElfW(Dyn)), PF_R))
-        return ML_EFORMAT;
-    const ElfW(Dyn) *d = (const ElfW(Dyn) *)dp;
-
-    ElfW(Addr) symtab = 0, strtab = 0, jmprel = 0, rela = 0, rel = 0, hash = 0, gnuhash = 0;
-    size_t strsz = 0, pltrelsz = 0, relasz = 0, relsz = 0, soname = SIZE_MAX;
-    size_t relaent = sizeof(ElfW(Rela)), relent = sizeof(ElfW(Rel));
-    long pltrel = -1;
-    size_t i;
-    for (i = 0; i < nd && d[i].d_tag != DT_NULL; i++) {
-        switch (d[i].d_tag) {
-        case DT_SYMTAB: symtab = d[i].d_un.d_ptr; break;
-        case DT_STRTAB: strtab = d[i].d_un.d_ptr; break;
-        case DT_STRSZ: strsz = d[i].d_un.d_val; break;
-        case DT_JMPREL: jmprel = d[i].d_un.d_ptr; break;
-        case DT_PLTRELSZ: pltrelsz = d[i].d_un.d_val; break;
-        case DT_PLTREL: pltrel = (long)d[i].d_un.d_val; break;
-        case DT_RELA: rela = d[i].d_un.d_ptr; break;
-        case DT_RELASZ: relasz = d[i].d_un.d_val; break;
-        case DT_RELAENT: relaent = d[i].d_un.d_val; break;
-        case DT_REL: rel = d[i].d_un.d_ptr; break;
-        case DT_RELSZ: relsz = d[i].d_un.d_val; break;
-        case DT_RELENT: relent = d[i].d_un.d_val; break;
-        case DT_HASH: hash = d[i].d_un.d_ptr; break;
-        case DT_GNU_HASH: gnuhash = d[i].d_un.d_ptr; break;
-        case DT_SONAME: soname = d[i].d_un.d_val; break;
-        default: break;
-        }
-    }
-    if (i == nd)
-        return ML_EFORMAT; /* no DT_NULL inside the segment */
-    if (relaent != sizeof(ElfW(Rela)) || relent != sizeof(ElfW(Rel)))
-        return ML_EFORMAT;
-
-    if (strtab && strsz) {
-        e->strtab = (const char *)dyn_ptr(e, strtab, strsz);
-        if (!e->strtab || e->strtab[strsz - 1] != '\0')
-            return ML_EFORMAT;
-        e->strsz = strsz;
-    }
-    if (symtab) {
-        e->symtab = (const ElfW(Sym) *)dyn_ptr(e, symtab, sizeof(ElfW(Sym)));
-        if (!e->symtab)
-            return ML_EFORMAT;
-    }
-    if (jmprel && pltrelsz && pltrel != DT_RELA && pltrel != DT_REL)
-        return ML_EFORMAT;
-    if (add_tab(e, jmprel, pltrelsz, pltrel == DT_RELA) != ML_OK ||
-        add_tab(e, rela, relasz, 1) != ML_OK || add_tab(e, rel, relsz, 0) != ML_OK)
-        return ML_EFORMAT;
-    if (e->ntab && (!e->symtab || !e->strtab))
-        return ML_EFORMAT;
-    /* A broken hash table only costs lookups (they then find nothing). */
-    if (gnuhash)
-        e->gnuhash = dyn_ptr(e, gnuhash, 4 * sizeof(uint32_t));
-    if (hash)
-        e->hash = dyn_ptr(e, hash, 2 * sizeof(ElfW(Word)));
-    if (soname < e->strsz)
-        e->soname = e->strtab + soname;
-    return ML_OK;
-}
-
-/* The i-th symbol, or NULL if it lies outside the object. */
-static const ElfW(Sym) *elf_sym(const sh_elf *e, size_t i)
-{
-    if (!e->symtab || i > SIZE_MAX / sizeof(ElfW(Sym)))
-        return NULL;
-    uintptr_t p = (uintptr_t)e->symtab + i * sizeof(ElfW(Sym));
-    if (p < (uintptr_t)e->symtab || !in_seg(e, p, sizeof(ElfW(Sym)), PF_R))
-        return NULL;
-    const ElfW(Sym) *s = (const ElfW(Sym) *)p;
-    return s->st_name < e->strsz ? s : NULL;
-}
-
-/* Called for each JUMP_SLOT, GLOB_DAT or (RELA only) absolute relocation of
- * a named symbol without addend; abs tells the last kind.  Nonzero stops the
- * walk and is returned by elf_walk. */
-typedef int (*sh_slot_fn)(void *ctx, const sh_elf *e, uintptr_t slot, const char *name, int abs);
-
-/* Returns ML_OK, ML_EFORMAT at the first unreadable entry, or fn's value. */
-static int elf_walk(const sh_elf *e, sh_slot_fn fn, void *ctx)
-{
-    for (size_t t = 0; t < e->ntab; t++) {
-        size_t ent = e->tab[t].rela ? sizeof(ElfW(Rela)) : sizeof(ElfW(Rel));
-        for (size_t off = 0; off + ent <= e->tab[t].n; off += ent) {
-            uintptr_t rp = e->tab[t].p + off;
-            ElfW(Addr) offset;
-            ElfW(Xword) info;
-            long long addend = 0;
-            if (e->tab[t].rela) {
-                const ElfW(Rela) *r = (const ElfW(Rela) *)rp;
-                offset = r->r_offset;
-                info = r->r_info;
-                addend = (long long)r->r_addend;
-            } else {
-                const ElfW(Rel) *r = (const ElfW(Rel) *)rp;
-                offset = r->r_offset;
-                info = r->r_info;
-            }
-            unsigned long type = (unsigned long)SH_R_TYPE(info);
-            /* REL tables keep an absolute relocation's addend in the slot
-             * itself: no telling a plain pointer, so only RELA ones count. */
-            int abs = type == SH_R_ABS && e->tab[t].rela;
-            if (type != SH_R_JUMP_SLOT && type != SH_R_GLOB_DAT && !abs)
-                continue;
-            size_t si = (size_t)SH_R_SYM(info);
-            /* With an addend the slot holds sym+addend, not a function. */
-            if (si == 0 || addend != 0)
-                continue;
-            const ElfW(Sym) *s = elf_sym(e, si);
-            if (!s)
-                return ML_EFORMAT;
-            int rc = fn(ctx, e, e->base + offset, e->strtab + s->st_name, abs);
-            if (rc)
-                return rc;
-        }
-    }
-    return ML_OK;
-}
-
-/* What an object's symbol table says about name, relative to address v.
- * Invariant: each field is 0 or 1; undef_at_v implies at_v. */
-typedef struct sh_def {
-    int defined;    /* it defines name (any version) */
-    int at_v;       /* a symbol named name has exactly the address v */
-    int undef_at_v; /* ... and is undefined: the canonical PLT stub of an executable */
-    int ifunc;      /* a definition is an IFUNC, whose resolved target is elsewhere in it */
-} sh_def;
-
-static void check_sym(const sh_elf *e, size_t idx, const char *name, uintptr_t v, sh_def *d)
-{
-    const ElfW(Sym) *s = elf_sym(e, idx);
-    if (!s || strcmp(e->strtab + s->st_name, name) != 0)
-        return;
-    int undef = s->st_shndx == SHN_UNDEF;
-    if (s->st_value != 0 && e->base + s->st_value == v) {
-        d->at_v = 1;
-        d->undef_at_v |= undef;
-    }
-    if (!undef && s->st_value != 0)
-        d->defined = 1;
-    if (!undef && SH_ST_TYPE(s->st_info) == STT_GNU_IFUNC)
-        d->ifunc = 1;
-}
-
-static int elf_readable_u32(const sh_elf *e, uintptr_t p, uint32_t *out)
-{
-    if (!in_seg(e, p, sizeof(uint32_t), PF_R))
-        return 0;
-    *out = *(const uint32_t *)p;
-    return 1;
-}
-
-/* Looks name up in the object's hash table (GNU, else SysV).  Never fails:
- * a missing or unreadable table finds nothing. */
-static void elf_find(const sh_elf *e, const char *name, uintptr_t v, sh_def *d)
-{
-    memset(d, 0, sizeof *d);
-    if (e->gnuhash) {
-        const uint32_t *h = (const uint32_t *)e->gnuhash;
-        uint32_t nbuckets = h[0], symoffset = h[1], bloom_size = h[2];
-        if (nbuckets == 0)
-            return;
-        uint32_t hv = 5381;
-        for (const unsigned char *c = (const unsigned char *)name; *c; c++)
-            hv = hv * 33 + *c;
-        uintptr_t buckets = e->gnuhash + 4 * sizeof(uint32_t) +
-                            (uintptr_t)bloom_size * sizeof(ElfW(Addr));
-        uintptr_t chain = buckets + (uintptr_t)nbuckets * sizeof(uint32_t);
-        uint32_t idx;
-        if (chain < buckets || !elf_readable_u32(e, buckets + (hv % nbuckets) * 4, &idx))
-            return;
-        if (idx < symoffset)
-            return;
-        /* Bounded: a chain ends with an odd word, but a corrupt one need not. */
-        for (uint32_t n = 0; n < (1u << 24); n++, idx++) {
-            uint32_t ch;
-            if (!elf_readable_u32(e, chain + (uintptr_t)(idx - symoffset) * 4, &ch))
-                return;
-            if ((ch | 1) == (hv | 1))
-                check_sym(e, idx, name, v, d);
-            if (ch & 1)
-                return;
-        }
-        return;
-    }
-    if (e->hash) {
-        const ElfW(Word) *h = (const ElfW(Word) *)e->hash;
-        size_t nbucket = h[0], nchain = h[1];
-        if (nbucket == 0 || !in_seg(e, e->hash, (2 + nbucket + nchain) * sizeof(ElfW(Word)), PF_R))
-            return;
-        const ElfW(Word) *bucket = h + 2, *chainv = bucket + nbucket;
-        unsigned long hv = 0;
-        for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
-            hv = (hv << 4) + *c;
-            unsigned long g = hv & 0xf0000000ul;
-            if (g)
-                hv ^= g >> 24;
-            hv &= ~g;
-        }
-        size_t idx = bucket[hv % nbucket];
-        for (size_t n = 0; idx != STN_UNDEF && idx < nchain && n < nchain; n++) {
-            check_sym(e, idx, name, v, d);
-            idx = chainv[idx];
-        }
-    }
-}
-
 /* ---- the loaded set --------------------------------------------------- */
 
 static const char *obj_path(const symhook_set *s, const char *dlpi_name)
@@ -673,7 +331,7 @@ static void forget(symhook_set *s, size_t k)
  * copy of the same library: its slots then no longer hold our hooks. */
 static int still_ours(const symhook_set *s, size_t k, const struct dl_phdr_info *info)
 {
-    sh_elf e;
+    elfdyn e;
     memset(&e, 0, sizeof e);
     e.base = info->dlpi_addr;
     e.phdr = info->dlpi_phdr;
@@ -682,7 +340,7 @@ static int still_ours(const symhook_set *s, size_t k, const struct dl_phdr_info 
         const sh_ent *x = &s->ents[r];
         if (x->obj != s->objs[k].id)
             continue;
-        if (!in_seg(&e, x->slot, sizeof(void *), PF_W) ||
+        if (!elfdyn_in_seg(&e, x->slot, sizeof(void *), PF_W) ||
             __atomic_load_n((void **)x->slot, __ATOMIC_RELAXED) != x->hook)
             return 0;
     }
@@ -709,7 +367,7 @@ static int is_loader(const symhook_set *s, const struct dl_phdr_info *info, cons
            starts_with(b, "ld.so");
 }
 
-static int is_libc(const sh_elf *e, const char *path)
+static int is_libc(const elfdyn *e, const char *path)
 {
     if (e->soname)
         return starts_with(e->soname, "libc.so");
@@ -748,7 +406,7 @@ enum { SH_LEAVE, SH_PATCH, SH_OTHERDEF, SH_FOREIGN };
  * callback) whenever foreign is. */
 typedef struct sh_plan_cx {
     symhook_set *s;
-    const sh_elf *e;
+    const elfdyn *e;
     uintptr_t lo, hi;
     int libc;
     int otherdef, foreign;
@@ -774,14 +432,14 @@ static int judge(sh_plan_cx *cx, size_t j, uintptr_t v)
         return SH_LEAVE; /* already ours */
     if (v == (uintptr_t)s->syms[j].real)
         return SH_PATCH;
-    sh_def d;
+    elfdyn_def d;
     if (v >= cx->lo && v < cx->hi) {
         /* Its own lazy PLT stub, which the loader would bind to the real
          * function (even in libc, which defines calloc but reaches it through
          * a stub like anyone), unless the slot holds the object's own
          * definition: then it binds to itself (-Bsymbolic, RTLD_DEEPBIND, an
          * allocator of its own), and that is not ours to redirect. */
-        elf_find(cx->e, name, v, &d);
+        elfdyn_find(cx->e, name, v, &d);
         return d.at_v || d.ifunc ? SH_OTHERDEF : SH_PATCH;
     }
     ssize_t k = snap_find(s, v);
@@ -789,9 +447,9 @@ static int judge(sh_plan_cx *cx, size_t j, uintptr_t v)
         cx->other = "(anonymous memory)";
         return SH_FOREIGN;
     }
-    sh_elf o;
-    if (elf_parse(&o, s->snap[k].base, s->snap[k].phdr, s->snap[k].phnum) == ML_OK) {
-        elf_find(&o, name, v, &d);
+    elfdyn o;
+    if (elfdyn_parse(&o, s->snap[k].base, s->snap[k].phdr, s->snap[k].phnum) == ML_OK) {
+        elfdyn_find(&o, name, v, &d);
         if (d.undef_at_v)
             return SH_PATCH; /* an executable's canonical PLT stub: calls reach the real one */
         if (d.at_v || d.ifunc)
@@ -808,16 +466,16 @@ static int judge(sh_plan_cx *cx, size_t j, uintptr_t v)
  * GOT slot is not.  An absolute relocation outside writable data is a text
  * relocation (or an odd placement): not ours, and no reason to distrust the
  * object. */
-static int slot_ok(const sh_elf *e, uintptr_t slot, int abs, int *bad)
+static int slot_ok(const elfdyn *e, uintptr_t slot, int abs, int *bad)
 {
     *bad = 0;
-    if (slot % sizeof(void *) == 0 && in_seg(e, slot, sizeof(void *), PF_W))
+    if (slot % sizeof(void *) == 0 && elfdyn_in_seg(e, slot, sizeof(void *), PF_W))
         return 1;
     *bad = !abs;
     return 0;
 }
 
-static int plan_slot(void *ctx, const sh_elf *e, uintptr_t slot, const char *name, int abs)
+static int plan_slot(void *ctx, const elfdyn *e, uintptr_t slot, const char *name, int abs)
 {
     sh_plan_cx *cx = ctx;
     symhook_set *s = cx->s;
@@ -895,8 +553,8 @@ static int plan_object(symhook_set *s, const struct dl_phdr_info *info, const ch
         po->reason = SYMHOOK_SKIP_LOADING;
         return ML_OK;
     }
-    sh_elf e;
-    if (elf_parse(&e, info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum) != ML_OK) {
+    elfdyn e;
+    if (elfdyn_parse(&e, info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum) != ML_OK) {
         po->reason = SYMHOOK_SKIP_MALFORMED;
         return ML_OK;
     }
@@ -914,7 +572,7 @@ static int plan_object(symhook_set *s, const struct dl_phdr_info *info, const ch
             }
         }
     }
-    int rc = elf_walk(&e, plan_slot, &cx);
+    int rc = elfdyn_walk(&e, plan_slot, &cx);
     if (rc == ML_EFORMAT) {
         s->nplan = po->plan_lo;
         po->reason = SYMHOOK_SKIP_MALFORMED;
@@ -1414,11 +1072,11 @@ typedef struct sh_resolve_cx {
     uintptr_t page;
 } sh_resolve_cx;
 
-static int resolve_slot(void *ctx, const sh_elf *e, uintptr_t slot, const char *name, int abs)
+static int resolve_slot(void *ctx, const elfdyn *e, uintptr_t slot, const char *name, int abs)
 {
     sh_resolve_cx *c = ctx;
     if (abs || strcmp(name, c->name) != 0 || slot % sizeof(void *) ||
-        !in_seg(e, slot, sizeof(void *), PF_R))
+        !elfdyn_in_seg(e, slot, sizeof(void *), PF_R))
         return 0;
     uintptr_t w = (uintptr_t)__atomic_load_n((void **)slot, __ATOMIC_RELAXED);
     if (w && (w < c->lo || w >= c->hi)) {
@@ -1435,18 +1093,18 @@ static int resolve_cb(struct dl_phdr_info *info, size_t size, void *data)
     load_range(info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum, c->page, &c->lo, &c->hi);
     if (c->p < c->lo || c->p >= c->hi)
         return 0;
-    sh_elf e;
-    if (elf_parse(&e, info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum) != ML_OK)
+    elfdyn e;
+    if (elfdyn_parse(&e, info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum) != ML_OK)
         return 1;
-    sh_def d;
-    elf_find(&e, c->name, c->p, &d);
+    elfdyn_def d;
+    elfdyn_find(&e, c->name, c->p, &d);
     if (d.undef_at_v) {
         /* A non-PIE executable took the function's address, so the symbol's
          * canonical address is its PLT stub, which jumps through its own
          * GOT slot: calling the stub from a hook would loop back into the
          * hook once that slot is patched.  The slot's value is the target. */
         c->stub = 1;
-        (void)elf_walk(&e, resolve_slot, c);
+        (void)elfdyn_walk(&e, resolve_slot, c);
     }
     return 1;
 }
@@ -1583,7 +1241,7 @@ const char *symhook_reason_str(int reason)
     return "unknown reason";
 }
 
-static int count_slot(void *ctx, const sh_elf *e, uintptr_t slot, const char *name, int abs)
+static int count_slot(void *ctx, const elfdyn *e, uintptr_t slot, const char *name, int abs)
 {
     (void)name;
     int bad;
@@ -1599,9 +1257,9 @@ int symhook_probe(const void *desc, size_t *nslots)
     if (!info || !nslots)
         return ML_EINVAL;
     *nslots = 0;
-    sh_elf e;
-    if (elf_parse(&e, info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum) != ML_OK)
+    elfdyn e;
+    if (elfdyn_parse(&e, info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum) != ML_OK)
         return ML_EFORMAT;
-    int rc = elf_walk(&e, count_slot, nslots);
+    int rc = elfdyn_walk(&e, count_slot, nslots);
     return rc == ML_OK ? ML_OK : ML_EFORMAT;
 }

@@ -44,6 +44,7 @@ def libs(tmp_path_factory):
     cthread = compile_lib(d, "cthread", [os.path.join(HERE, "cthread.c")])
     fake = compile_lib(d, "faketool", [os.path.join(NATIVE_C, "faketool.c"),
                                        os.path.join(CORE, "core", "symhook_elf.c"),
+                                       os.path.join(CORE, "core", "elfdyn.c"),
                                        os.path.join(CORE, "core", "mlalloc.c"),
                                        os.path.join(CORE, "core", "mlerr.c")],
                        extra=["-fvisibility=hidden"])
