@@ -45,6 +45,10 @@ MIB = 1 << 20
 MP_REFERENCE = pathlib.Path(REPO, "tests", "data", "memory_profiler-0.61")
 # The sanitizer run (`make test-asan`) preloads libasan into the tests' Python.
 SANITIZED = "asan" in os.environ.get("LD_PRELOAD", "")
+# What [float(x) for x in range(100000)] holds, in MiB: the floats at
+# pymalloc's 32-byte class and the list's array, or at malloc's 24 usable
+# bytes under PYTHONMALLOC=malloc (the sanitizer run sets it).
+FLOATS_100K = 3.052 if os.environ.get("PYTHONMALLOC") == "malloc" else 3.815
 
 HEADER5 = "Line #    Mem usage    Increment  Occurrences   Line Contents"
 HEADER7 = ("Line #    Mem usage    Increment  Occurrences   Heap incr    Heap peak   "

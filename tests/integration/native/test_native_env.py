@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from helpers import MIB, SANITIZED, child_env, only_block, parse_report, run, run_memline, write
+from helpers import FLOATS_100K, MIB, SANITIZED, child_env, only_block, parse_report, run, run_memline, write
 
 ARRAY = 1000 * 1000 * 8 / MIB
 
@@ -67,7 +67,7 @@ def test_native_counting_can_be_turned_off(tmp_path, how):
     # The heap columns count the Python heap only.  (RSS still moves, but
     # the RSS rule then sees only Python heap moves, docs/columns.md.)
     assert near(block.row("a = np.ones").heap_incr, 0)
-    assert near(block.row("e = [float(x)").heap_incr, 3.815, rel=0.02)
+    assert near(block.row("e = [float(x)").heap_incr, FLOATS_100K, rel=0.02)
 
 
 def test_fork_child_counts_and_parent_keeps_its_counts(tmp_path):
@@ -244,7 +244,7 @@ def test_memray_run_of_a_profiled_script(tmp_path):
     assert len(lines) == 1 and "native memory is not counted: another tool hooks the " \
         "allocator" in lines[0] and "memray" in lines[0], proc.stderr
     block = only_block(proc.stdout)
-    assert near(block.row("e = [float(x)").heap_incr, 3.815, rel=0.02)
+    assert near(block.row("e = [float(x)").heap_incr, FLOATS_100K, rel=0.02)
     stats = run([sys.executable, "-m", "memray", "stats", "--json", "-o", tmp_path / "s.json",
                  "-f", out], cwd=tmp_path, env=child_env())
     assert stats.returncode == 0, stats.stderr

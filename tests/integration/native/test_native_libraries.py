@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from helpers import MIB, SANITIZED, child_env, only_block, parse_report, run_memline, write
+from helpers import FLOATS_100K, MIB, SANITIZED, child_env, only_block, parse_report, run_memline, write
 
 ARRAY = 1000 * 1000 * 8  # np.ones((1000, 1000)): 7.63 MiB of float64
 ZEROS = 1250 * 1000 * 8  # np.zeros((1250, 1000)): 9.54 MiB
@@ -51,7 +51,10 @@ def test_the_numpy_example_charges_every_array_to_its_line(tmp_path):
     arr, zeros = ARRAY / MIB, ZEROS / MIB
     a = block.row("a = np.ones")
     assert near(a.heap_incr, arr) and near(a.native_incr, arr)
-    assert near(a.incr, arr, slack=0.5)  # np.ones writes its pages at once
+    # RSS under the sanitizer run also moves with ASan's shadow memory and
+    # quarantine: its RSS figures are checked by the normal run only.
+    rss = not SANITIZED
+    assert not rss or near(a.incr, arr, slack=0.5)  # np.ones writes its pages at once
     b = block.row("b = a * 2")
     assert near(b.heap_incr, arr) and near(b.native_incr, arr)
     # The temporary a + b lives and dies inside the line: only the peak shows it.
@@ -60,15 +63,15 @@ def test_the_numpy_example_charges_every_array_to_its_line(tmp_path):
     # np.zeros asks for zeroed pages: counted when allocated, resident when
     # written, so Heap incr is on its line and the RSS Increment on the next.
     d = block.row("d = np.zeros")
-    assert near(d.heap_incr, zeros) and near(d.incr, 0, slack=0.1)
+    assert near(d.heap_incr, zeros) and (not rss or near(d.incr, 0, slack=0.1))
     touch = block.row("d[:] = 1")
-    assert near(touch.incr, zeros, rel=0.02) and near(touch.heap_incr, 0)
+    assert (not rss or near(touch.incr, zeros, rel=0.02)) and near(touch.heap_incr, 0)
     gone = block.row("del a")
     assert near(gone.heap_incr, -arr) and near(gone.native_incr, -arr)
     # The list comprehension is charged its own 3.8 MiB, no array's.
     e = block.row("e = [float(x)")
-    assert near(e.heap_incr, 3.815, rel=0.02) and near(e.native_incr, 0)
-    assert near(e.incr, 3.815, rel=0.05, slack=0.3)
+    assert near(e.heap_incr, FLOATS_100K, rel=0.02) and near(e.native_incr, 0)
+    assert not rss or near(e.incr, FLOATS_100K, rel=0.05, slack=0.3)
 
 
 def test_an_array_made_in_one_thread_and_freed_in_another(tmp_path):
@@ -205,4 +208,5 @@ def test_sqlite_pages_are_counted_and_given_back_at_close(tmp_path):
     assert near(closed.native_incr, -stored.native_incr - block.row("con = sqlite3").native_incr
                 - block.row("con.execute(").native_incr - block.row("con.commit()").native_incr,
                 rel=0.001)
-    assert closed.incr < -0.9 * blobs  # the pages go back to the OS too
+    if not SANITIZED:  # ASan's allocator keeps freed pages
+        assert closed.incr < -0.9 * blobs  # the pages go back to the OS too
