@@ -208,6 +208,32 @@ static PyObject *mod_native_info(PyObject *module, PyObject *unused)
                          "foreign", (long long)memcount_foreign_cur());
 }
 
+/* The process-wide heap watch (core/memcount.h): every thread's counted
+ * bytes, Python and native, while a watch is on and profiling runs. */
+static PyObject *mod_heap_watch_begin(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyLong_FromLongLong(memcount_watch_begin());
+}
+
+static PyObject *mod_heap_watch_end(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    memcount_watch_end();
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_heap_watch_read(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    long long cur = memcount_total_cur();
+    long long peak = memcount_total_take_max();
+    return Py_BuildValue("(LL)", cur, peak);
+}
+
 static PyObject *mod_native_remove(PyObject *module, PyObject *unused)
 {
     (void)module;
@@ -253,6 +279,11 @@ static PyMethodDef module_methods[] = {
      "The tracer mode delivering events now: 'gate', 'monitoring', 'legacy' or None."},
     {"_native_info", mod_native_info, METH_NOARGS,
      "Whether native memory is counted by default and now, and why not."},
+    {"_heap_watch_begin", mod_heap_watch_begin, METH_NOARGS,
+     "Starts the process-wide heap watch; returns its level (bytes) now."},
+    {"_heap_watch_end", mod_heap_watch_end, METH_NOARGS, "Ends one heap watch."},
+    {"_heap_watch_read", mod_heap_watch_read, METH_NOARGS,
+     "(level, peak since the last read) of the process-wide heap, in bytes."},
     {"_native_remove", mod_native_remove, METH_NOARGS,
      "For tests: takes the native hooks out (they go back in with the next session)."},
     {"_script_begin", mod_script_begin, METH_O,

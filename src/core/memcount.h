@@ -55,6 +55,13 @@ typedef struct memcount_bucket {
 
 extern memcount_bucket ml_foreign;
 
+/* While a watch is on (memcount_watch_begin), every byte counted on any
+ * thread, Python or native, known thread or not, is also added to one
+ * process-wide total: the heap of the whole process, for limits over every
+ * thread (the pytest plugin).  Off, it costs each add one relaxed load. */
+extern _Atomic int ml_watching;
+extern memcount_bucket ml_total;
+
 static inline void memcount_bucket_add(memcount_bucket *b, int64_t delta)
 {
     /* Relaxed: the bucket orders nothing else; the value fetch_add returns is
@@ -68,10 +75,17 @@ static inline void memcount_bucket_add(memcount_bucket *b, int64_t delta)
     }
 }
 
+static inline void memcount_watch_add(int64_t delta)
+{
+    if (__builtin_expect(atomic_load_explicit(&ml_watching, memory_order_relaxed), 0))
+        memcount_bucket_add(&ml_total, delta);
+}
+
 /* Adds delta bytes of native memory for the calling thread. */
 static inline void memcount_add_native(int64_t delta)
 {
     memcount *c = &ml_count;
+    memcount_watch_add(delta);
     if (!c->known) {
         memcount_bucket_add(&ml_foreign, delta);
         return;
@@ -92,6 +106,7 @@ static inline void memcount_add_native(int64_t delta)
 static inline void memcount_add_python(int64_t delta)
 {
     memcount *c = &ml_count;
+    memcount_watch_add(delta);
     c->known = 1;
     c->cur += delta;
     if (c->cur > c->max)
@@ -111,6 +126,17 @@ int64_t memcount_foreign_max(void);
 /* Returns the bucket's high-water mark and lowers it to the current value,
  * so the next call reports the peak since this one. */
 int64_t memcount_foreign_take_max(void);
+
+/* Starts a watch (nested watches share it): from now on ml_total follows
+ * every thread's counted bytes; returns its current level, from which the
+ * caller measures.  memcount_watch_end stops the last watch. */
+int64_t memcount_watch_begin(void);
+void memcount_watch_end(void);
+
+/* The total's level now, and its high-water mark since the last take
+ * (lowered to the level, as memcount_foreign_take_max). */
+int64_t memcount_total_cur(void);
+int64_t memcount_total_take_max(void);
 
 /* Invariant checker for assert(): nonzero when c is consistent. */
 int memcount_ok(const memcount *c);

@@ -72,6 +72,29 @@ static void *bucket_worker(void *arg)
     return NULL;
 }
 
+TEST(test_watch_sees_every_thread)
+{
+    memcount saved = ml_count;
+    ml_count = (memcount){.known = 1};
+    memcount_add_python(100); /* before the watch: not in the total */
+    int64_t start = memcount_watch_begin();
+    memcount_add_python(1000);
+    memcount_add_native(5000);
+    memcount_add_native(-5000);
+    ml_count.known = 0; /* a thread that runs no Python: the bucket, and the total */
+    memcount_add_native(300);
+    CHECK_EQ_INT(memcount_total_cur() - start, 1300);
+    CHECK_EQ_INT(memcount_total_take_max() - start, 6000);
+    CHECK_EQ_INT(memcount_total_take_max() - start, 1300); /* lowered to the level */
+    memcount_watch_end();
+    memcount_add_native(-300);
+    ml_count.known = 1;
+    memcount_add_python(-1000);
+    CHECK_EQ_INT(memcount_total_cur() - start, 1300); /* no longer watched */
+    memcount_watch_end(); /* one end too many: harmless */
+    ml_count = saved;
+}
+
 TEST(test_bucket_concurrent)
 {
     int64_t f = memcount_foreign_cur();
@@ -349,6 +372,7 @@ int main(void)
 {
     RUN(test_known_thread_counts_own);
     RUN(test_unknown_thread_goes_to_bucket);
+    RUN(test_watch_sees_every_thread);
     RUN(test_bucket_concurrent);
     RUN(test_anonmap_split_merge);
     RUN(test_anonmap_many);
