@@ -66,6 +66,15 @@ static inline void account(int64_t delta)
     memcount_add_python(delta);
 }
 
+/* A large block may get its pages only as they are written (a fresh
+ * mmap): the engine's RSS rule follows such blocks (ml_count.lazy). */
+static inline void account_big(int64_t delta)
+{
+    account(delta);
+    if (delta >= MEMCOUNT_LAZY_MIN)
+        ml_count.lazy += delta;
+}
+
 /* Around every call from a Python hook into the memory below it (libc
  * malloc, pymalloc's arena mmap): the native hooks must leave those bytes
  * to us. */
@@ -116,7 +125,7 @@ static void *big_malloc(PyMemAllocatorEx *a, size_t n)
     BELOW(p = a->malloc(a->ctx, n));
     if (p) {
         table_put(p, n);
-        account((int64_t)n);
+        account_big((int64_t)n);
         tls.raw_last = p;
     }
     return p;
@@ -129,7 +138,7 @@ static void *big_calloc(PyMemAllocatorEx *a, size_t nelem, size_t elsize)
     if (p) {
         size_t n = nelem * elsize; /* the allocator checked for overflow */
         table_put(p, n);
-        account((int64_t)n);
+        account_big((int64_t)n);
         tls.raw_last = p;
     }
     return p;
@@ -148,7 +157,7 @@ static void *big_realloc(PyMemAllocatorEx *a, void *p, size_t n)
         return NULL;
     }
     table_put(q, n);
-    account((int64_t)n - (int64_t)old);
+    account_big((int64_t)n - (int64_t)old);
     tls.raw_last = q;
     tls.raw_src = p;
     return q;

@@ -1016,6 +1016,19 @@ static int restore_cb(struct dl_phdr_info *info, size_t size, void *data)
         if (x->obj != id || x->slot == 0)
             continue;
         page_open(s, info, &pg, x->slot);
+        if (!pg.ok && pg.prot < 0) {
+            /* The page is newer than our reading of the maps: the object
+             * was unloaded and loaded again at the same place meanwhile.
+             * If the slot does not hold our hook, that copy was never ours
+             * and the entry is stale; if it does, read the maps again. */
+            if (__atomic_load_n((void **)x->slot, __ATOMIC_RELAXED) != x->hook) {
+                x->slot = 0;
+                continue;
+            }
+            load_prot(s);
+            pg.page = 0;
+            page_open(s, info, &pg, x->slot);
+        }
         if (!pg.ok) {
             s->cx_err = ML_EACCES; /* keep it: a later call may succeed */
             continue;

@@ -297,10 +297,18 @@ TEST(test_install_remove_with_dlopen_churn)
     pthread_create(&b, NULL, churn_unhooked, NULL);
     int failures = 0;
     for (int r = 0; r < 100; r++) {
-        failures += nativehook_install(&opts) != ML_OK;
+        int rc[3];
+        rc[0] = nativehook_install(&opts);
         sleep_us(2000);
-        failures += nativehook_refresh() != ML_OK;
-        failures += nativehook_remove() != ML_OK;
+        rc[1] = nativehook_refresh();
+        rc[2] = nativehook_remove();
+        for (int k = 0; k < 3; k++) {
+            if (rc[k] != ML_OK) {
+                failures++;
+                printf("  round %d: %s returned %s\n", r,
+                       k == 0 ? "install" : k == 1 ? "refresh" : "remove", ml_strerror(rc[k]));
+            }
+        }
         sleep_us(500);
     }
     atomic_store(&churn_stop, 1);
