@@ -375,6 +375,11 @@ static ml_thread *thread_get(void)
     t->depth = 0;
     t->unprofiled = 0;
     ml_count.known = 1; /* it runs Python: its native bytes are its own */
+    /* Unbacked pages of blocks from before this session are not its
+     * lines' to find (a heap-backend session never reads RSS to pay them
+     * off). */
+    ml_count.lazy = 0;
+    tl_window.forced = 0;
     forget_reading();
     assert(thread_ok(t));
     return t;

@@ -156,3 +156,24 @@ def test_the_source_cannot_change_while_profiling(script):
             _memline._script_end()
     finally:
         prof.disable()
+
+
+def test_lazy_pages_of_an_earlier_session_do_not_force_readings(script):
+    """A large block may be backed lazily, so RSS is read at every event
+    until its pages show up.  A session that never reads RSS (the heap
+    backend) cannot pay that off; the next session must not inherit it."""
+    def big():
+        x = bytearray(1 << 20)
+        return len(x)
+
+    heap = LineProfiler(backend="heap")
+    profiled(heap, big)()
+
+    def f():
+        a = 1
+        b = 2
+        return a + b
+
+    prof = LineProfiler()
+    profiled(prof, f)()
+    assert _memline._script_reads() == 1
