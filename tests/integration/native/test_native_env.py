@@ -254,3 +254,26 @@ def test_memray_run_of_a_profiled_script(tmp_path):
     with open(tmp_path / "s.json") as f:
         data = json.load(f)
     assert data["total_bytes_allocated"] >= 8 * 1000 * 1000  # Memray saw the array
+
+
+ALLOCATORS = {"jemalloc": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+              "mimalloc": "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"}
+
+
+@pytest.mark.parametrize("name", sorted(ALLOCATORS))
+@pytest.mark.skipif(SANITIZED, reason="libasan must be the first preload")
+def test_an_interposed_allocator_is_measured_at_its_own_sizes(tmp_path, name):
+    """jemalloc or mimalloc replacing malloc for the whole process (as
+    LD_PRELOAD does; .ci/run installs both from Debian): the hooks call the
+    allocator that is in, and count its blocks at its usable sizes, the same
+    on allocation and on free."""
+    lib = ALLOCATORS[name]
+    if not os.path.exists(lib):
+        pytest.skip("%s is not installed (Debian's lib%s package)" % (lib, name))
+    env = child_env({"LD_PRELOAD": lib})
+    proc = memline(tmp_path, NUMPY, env=env, extra_args=["--native-columns"])
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    block = only_block(proc.stdout)
+    made, freed = block.row("a = np.ones").heap_incr, block.row("del a").heap_incr
+    assert ARRAY <= made <= ARRAY * 1.1  # its size class for 8,000,000 bytes
+    assert near(freed, -made, rel=0, slack=0.001)
