@@ -468,6 +468,13 @@ void engine_on_call(PyFrameObject *frame, ml_code *rec, int fresh, int line)
 
 void engine_on_unprofiled_call(void)
 {
+    /* The count is for the line switch.  Without one (the gate, whose hook
+     * sees every frame while another tool's is linked behind it) events
+     * carry their frame, and the lines and returns of unprofiled frames
+     * are dropped by identity: a count could be left behind by a tool
+     * that takes the hook away inside an unprofiled frame. */
+    if (!line_switch)
+        return;
     ml_thread *t = thread_live();
     if (t && t->unprofiled++ == 0)
         switch_lines(0);

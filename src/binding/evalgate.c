@@ -16,6 +16,7 @@
 
 #include "compat.h"
 #include "engine.h"
+#include "hookchain.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -62,9 +63,12 @@ __attribute__((noinline)) static int stack_full(uintptr_t here)
     return 1;
 }
 
+/* Our hook alone in the trace slot, or nothing.  Only while no tool is
+ * linked behind ours (the slot's object is then NULL, and stays so). */
 static inline void set_lines(PyThreadState *ts, int on)
 {
     compat_gate_set_trace(ts, on ? gate_hook : NULL);
+    chain_own(CHAIN_TRACE);
 }
 
 /* Whether frame's code is profiled by a profiler that is on.  Most code
@@ -86,9 +90,20 @@ static PyObject *gate_eval(PyThreadState *ts, compat_iframe *frame, int throwfla
                             loop's own recursion check */
     }
     Py_tracefunc cur = compat_trace_hook(ts);
-    /* Another tool's line hook (a debugger, coverage) is left alone. */
-    if (cur != NULL && cur != gate_hook)
-        return compat_eval_default(ts, frame, throwflag);
+    if (cur != NULL && (cur != gate_hook || chain_linked(ts, CHAIN_TRACE, gate_hook))) {
+        /* Another tool traces this thread (a debugger, coverage): its hook
+         * is linked behind ours, which then stays on in every frame, since
+         * the tool wants them all; memline's work is on profiled frames
+         * only, and the cost is the tool's plus that. */
+        if (cur != gate_hook)
+            chain_adopt(ts, CHAIN_TRACE, gate_hook);
+        PyObject *r = compat_eval_default(ts, frame, throwflag);
+        /* The tool let go inside (pdb's continue): a profiled caller gets
+         * its lines back. */
+        if (compat_trace_hook(ts) == NULL && gate_in && traced(compat_current_iframe(ts)))
+            set_lines(ts, 1);
+        return r;
+    }
     int want = traced(frame);
     /* The caller's state, to restore.  A profiled caller whose lines are off
      * lost them to another tool that has let go (sys.settrace(None) after
@@ -98,9 +113,10 @@ static PyObject *gate_eval(PyThreadState *ts, compat_iframe *frame, int throwfla
         return compat_eval_default(ts, frame, throwflag);
     set_lines(ts, want);
     PyObject *r = compat_eval_default(ts, frame, throwflag);
-    /* Back in the caller's eval loop, which needs the caller's state. */
+    /* Back in the caller's eval loop, which needs the caller's state,
+     * unless a tool's hook came in meanwhile (it stays, linked or not). */
     cur = compat_trace_hook(ts);
-    if (cur == NULL || cur == gate_hook)
+    if (cur == NULL || (cur == gate_hook && !chain_linked(ts, CHAIN_TRACE, gate_hook)))
         set_lines(ts, had && gate_in);
     return r;
 }
@@ -147,6 +163,22 @@ void evalgate_resume_lines(void)
     PyThreadState *ts = PyThreadState_Get();
     if (gate_in && compat_trace_hook(ts) == NULL)
         set_lines(ts, 1);
+    else if (gate_in)
+        evalgate_adopt();
+}
+
+void evalgate_adopt(void)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    if (!gate_in)
+        return;
+    Py_tracefunc cur = compat_trace_hook(ts);
+    if (cur != NULL && cur != gate_hook)
+        chain_adopt(ts, CHAIN_TRACE, gate_hook);
+    else if (cur == NULL && traced(compat_current_iframe(ts)))
+        set_lines(ts, 1);
+    else if (cur == NULL)
+        chain_own(CHAIN_TRACE);
 }
 
 #else
@@ -167,6 +199,10 @@ int evalgate_active(void)
 }
 
 void evalgate_resume_lines(void)
+{
+}
+
+void evalgate_adopt(void)
 {
 }
 

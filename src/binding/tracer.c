@@ -15,10 +15,89 @@ typedef enum { MODE_OFF, MODE_GATE, MODE_MONITORING, MODE_LEGACY } tracer_mode_t
 static tracer_mode_t mode = MODE_OFF;
 static int prefer_legacy;
 
+/* ---- sys.settrace and sys.setprofile, while the hooks are shared ----
+ *
+ * A Python-level tool (pdb, coverage's Python tracer, threading's hook of
+ * new threads) sets its hook through sys.settrace.  While a mode that
+ * shares the thread's hooks runs (the gate, legacy), sys.settrace and
+ * sys.setprofile are memline's: they call sys's own, then link the new
+ * hook behind memline's at once, so not one line of a profiled frame goes
+ * by unseen (pdb's breakpoint() is called from inside the frame).  Hooks
+ * set from C (coverage's C tracer, cProfile) are linked where memline
+ * looks anyway: the gate at each frame start, the legacy profile hook at
+ * each call. */
+enum { SYS_SETTRACE, SYS_SETPROFILE, SYS_HOOKS };
+static const char *const sys_names[SYS_HOOKS] = {"settrace", "setprofile"};
+static PyObject *sys_own[SYS_HOOKS]; /* owned: sys's functions, once seen */
+static PyObject *sys_ours[SYS_HOOKS]; /* owned: memline's, made at init */
+
+static void adopt(void)
+{
+    if (mode == MODE_GATE)
+        evalgate_adopt();
+    else if (mode == MODE_LEGACY)
+        legacy_adopt();
+}
+
+static PyObject *sys_hook_call(PyObject *self, PyObject *arg)
+{
+    long which = PyLong_AsLong(self);
+    if (which < 0 || which >= SYS_HOOKS || !sys_own[which])
+        return PyErr_Occurred() ? NULL : PyErr_Format(PyExc_RuntimeError, "memline: no sys hook");
+    PyObject *r = PyObject_CallOneArg(sys_own[which], arg);
+    if (r)
+        adopt();
+    return r;
+}
+
+static PyMethodDef sys_hook_defs[SYS_HOOKS] = {
+    {"settrace", sys_hook_call, METH_O,
+     "settrace(function)\n--\n\nsys.settrace, while memline profiles: the hook is shared "
+     "with memline's."},
+    {"setprofile", sys_hook_call, METH_O,
+     "setprofile(function)\n--\n\nsys.setprofile, while memline profiles: the hook is "
+     "shared with memline's."},
+};
+
+/* Puts memline's sys.settrace and sys.setprofile in, where sys's own are
+ * there.  Never leaves an exception set. */
+static void wrap_sys_hooks(void)
+{
+    for (int i = 0; i < SYS_HOOKS; i++) {
+        PyObject *cur = PySys_GetObject(sys_names[i]); /* borrowed */
+        if (!cur || cur == sys_ours[i])
+            continue;
+        if (!sys_own[i]) {
+            if (!PyCFunction_Check(cur))
+                continue; /* someone else's wrapper: leave it */
+            sys_own[i] = Py_NewRef(cur);
+        } else if (cur != sys_own[i]) {
+            continue;
+        }
+        if (PySys_SetObject(sys_names[i], sys_ours[i]) < 0)
+            PyErr_Clear();
+    }
+}
+
+static void unwrap_sys_hooks(void)
+{
+    for (int i = 0; i < SYS_HOOKS; i++)
+        if (sys_own[i] && PySys_GetObject(sys_names[i]) == sys_ours[i] &&
+            PySys_SetObject(sys_names[i], sys_own[i]) < 0)
+            PyErr_Clear();
+}
+
 int tracer_init(PyObject *module)
 {
     const char *choice = getenv("MEMLINE_TRACER");
     prefer_legacy = choice && strcmp(choice, "legacy") == 0;
+    for (int i = 0; i < SYS_HOOKS; i++) {
+        PyObject *index = PyLong_FromLong(i);
+        sys_ours[i] = index ? PyCFunction_NewEx(&sys_hook_defs[i], index, NULL) : NULL;
+        Py_XDECREF(index);
+        if (!sys_ours[i])
+            return -1;
+    }
     return monitor_init() < 0 || legacy_init(module) < 0 ? -1 : 0;
 }
 
@@ -39,6 +118,7 @@ int tracer_start(void)
         return 0;
     if (!prefer_legacy && evalgate_install(legacy_trace_hook())) {
         mode = MODE_GATE;
+        wrap_sys_hooks();
         return 0;
     }
     if (!prefer_legacy && monitor_install()) {
@@ -51,6 +131,7 @@ int tracer_start(void)
      * boundaries of profiled code; the other modes do it themselves. */
     engine_set_line_switch(legacy_lines);
     mode = MODE_LEGACY;
+    wrap_sys_hooks();
     return 0;
 }
 
@@ -58,6 +139,7 @@ void tracer_stop(void)
 {
     tracer_mode_t was = mode;
     mode = MODE_OFF;
+    unwrap_sys_hooks();
     engine_set_line_switch(NULL);
     if (was == MODE_GATE)
         evalgate_remove();
@@ -82,6 +164,11 @@ const char *tracer_mode(void)
 void tracer_code_added(PyCodeObject *code)
 {
     monitor_code_added(code);
+}
+
+void tracer_adopt(void)
+{
+    adopt();
 }
 
 void tracer_take_back_lines(void)

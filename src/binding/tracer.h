@@ -42,6 +42,11 @@ const char *tracer_mode(void);
  * now.  Never leaves an exception set. */
 void tracer_code_added(PyCodeObject *code);
 
+/* Links another tool's hook that the calling thread got since memline
+ * last looked behind memline's, or puts memline's back where a tool let
+ * go (a profiled call through @profile's wrapper asks).  Cannot fail. */
+void tracer_adopt(void);
+
 /* Another tool's line hook (pdb's) may have replaced ours on the calling
  * thread: keep getting this thread's calls and returns, and take its line
  * events back now if that tool has let go already. */

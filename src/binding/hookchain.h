@@ -1,0 +1,121 @@
+/* hookchain: sharing the thread's trace and profile hooks with other tools.
+ *
+ * CPython 3.8-3.11 keeps one trace hook and one profile hook per thread,
+ * each a C function and an object that is passed to it (3.12+ still has
+ * them, for the legacy mode).  coverage, pdb, line_profiler and any
+ * sys.settrace user want the trace hook; cProfile the profile hook.  When
+ * such a tool sets a hook where memline needs one, memline puts its own C
+ * function back in the slot's function and leaves the tool's object in the
+ * slot's object (so sys.gettrace() returns what the tool set, and CPython's
+ * own trampoline for Python-level tracers keeps handling frame.f_trace),
+ * remembers the tool's function for this thread, and forwards every event
+ * to it with the same arguments, returning what it returns.  This is a
+ * "link" of the chain; the hook functions of the tracer modes call
+ * chain_forward_* at the end of each event.
+ *
+ * A slot's object tells whose function is behind it: NULL is memline's
+ * own hook (unless a tool that passed NULL was linked last), any other
+ * object is a tool's, and the link holding that object names its
+ * function.  A tool can also put back a pair it read from the slot while
+ * ours was linked in (line_profiler restores what it found): the few
+ * latest links are kept for that.  An object with no link left is not
+ * forwarded to (its function is unknown); memline says so once.
+ *
+ * Lock rules: every function here runs with the GIL held and touches the
+ * calling thread's state only. */
+#ifndef ML_HOOKCHAIN_H
+#define ML_HOOKCHAIN_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <frameobject.h>
+
+#include "heaphook.h"
+
+typedef enum { CHAIN_TRACE, CHAIN_PROFILE, CHAIN_SLOTS } chain_which;
+
+/* One tool's hook that memline's replaced in a slot: its function and
+ * object (identity only, never dereferenced: the slot owns it). */
+typedef struct chain_link {
+    Py_tracefunc func;
+    PyObject *obj;
+} chain_link;
+
+#define CHAIN_KEEP 4
+
+/* A slot's links, newest first.  Invariant (slot_ok): 0 <= n <=
+ * CHAIN_KEEP, each link has a function that is not memline's, and cur is
+ * -1 (memline's hook alone, or nothing) or < n, the link forwarded to. */
+typedef struct chain_slot {
+    chain_link links[CHAIN_KEEP];
+    int n;
+    int cur;
+} chain_slot;
+
+typedef struct hook_chain {
+    chain_slot slot[CHAIN_SLOTS];
+    /* Profiled frames whose line events the tool behind the trace hook
+     * turned off (f_trace_lines) and memline turned back on: their lines
+     * are not forwarded.  Identity only. */
+    PyFrameObject *muted[8];
+    int nmuted;
+} hook_chain;
+
+extern __thread hook_chain chain_tls __attribute__((tls_model("initial-exec")));
+
+int chain_forward_slow(chain_which which, PyObject *obj, PyFrameObject *frame, int what,
+                       PyObject *arg);
+
+/* The event, forwarded to the tool behind memline's hook in slot which;
+ * 0 (no tool) or what the tool returned. */
+static inline int chain_forward(chain_which which, PyObject *obj, PyFrameObject *frame,
+                                int what, PyObject *arg)
+{
+    chain_slot *s = &chain_tls.slot[which];
+    if (s->cur >= 0 && s->links[s->cur].obj == obj) {
+        /* What the tool allocates in its hook is not the line's. */
+        heap_count saved;
+        heaphook_save(&saved);
+        int r = s->links[s->cur].func(obj, frame, what, arg);
+        heaphook_restore(&saved);
+        return r;
+    }
+    if (obj == NULL && s->cur < 0)
+        return 0; /* memline's hook alone: the common case */
+    return chain_forward_slow(which, obj, frame, what, arg);
+}
+
+/* If slot which of ts holds another tool's function, puts ours there and
+ * links the tool's behind it.  Returns 1 when a tool is linked behind ours
+ * now, 0 when the slot is empty or ours alone.  Cannot fail. */
+int chain_adopt(PyThreadState *ts, chain_which which, Py_tracefunc ours);
+
+/* Whether slot which of ts holds ours with a tool linked behind it. */
+int chain_linked(PyThreadState *ts, chain_which which, Py_tracefunc ours);
+
+/* memline put its own hook in slot which (the slot was empty): no tool
+ * behind it. */
+void chain_own(chain_which which);
+
+/* memline no longer needs slot which of ts: if a tool is linked behind
+ * ours, the tool's function goes back in the slot and 1 is returned (also
+ * when the tool's function is unknown: ours stays, forwarding nothing);
+ * else 0, and the slot is left as it is (the caller clears it). */
+int chain_release(PyThreadState *ts, chain_which which, Py_tracefunc ours);
+
+/* frame (profiled) has lines on again although the tool behind the trace
+ * hook turned them off: its line events are not forwarded until
+ * chain_unmute.  Returns 0, or -1 when too many frames are muted (then
+ * the frame keeps the tool's setting). */
+int chain_mute(PyFrameObject *frame);
+void chain_unmute(PyFrameObject *frame);
+
+static inline int chain_muted(PyFrameObject *frame)
+{
+    for (int i = 0; i < chain_tls.nmuted; i++)
+        if (chain_tls.muted[i] == frame)
+            return 1;
+    return 0;
+}
+
+#endif
