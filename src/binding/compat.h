@@ -325,6 +325,24 @@ static inline void compat_clear_thread_trace(PyThreadState *ts)
 #endif
 }
 
+/* ---- recursion ---- */
+
+/* Gives the calling thread's Python recursion count one level back
+ * (delta 1), or takes it again (-1): @profile's wrapper is a Python frame
+ * between every two levels of a profiled recursion, and must not halve
+ * the depth the recursion limit allows.  3.8-3.10 count up to the limit,
+ * 3.11+ count down what remains. */
+static inline void compat_recursion_credit(PyThreadState *ts, int delta)
+{
+#if ML_PY_AT_LEAST(3, 12)
+    ts->py_recursion_remaining += delta;
+#elif ML_PY_AT_LEAST(3, 11)
+    ts->recursion_remaining += delta;
+#else
+    ts->recursion_depth -= delta;
+#endif
+}
+
 /* ---- the frame evaluator (the 3.11 gate, evalgate.c) ---- */
 
 #if ML_HAVE_EVALGATE

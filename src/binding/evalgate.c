@@ -17,6 +17,7 @@
 #include "compat.h"
 #include "engine.h"
 #include "hookchain.h"
+#include "pyutil.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -27,41 +28,10 @@ static int gate_in;
 
 /* Each call through the gate nests a C call of the eval loop, as every
  * Python call did before 3.11, so a deep recursion can run out of C stack
- * where plain 3.11 would not.  Below this thread's floor (its stack's low
- * end plus STACK_MARGIN, for the C code that frames call) the gate refuses
- * the frame with a RecursionError instead of crashing.  0: not looked up
- * yet; 1: unknown, no guard. */
-#define STACK_MARGIN ((uintptr_t)256 * 1024)
+ * where plain 3.11 would not: the gate refuses the frame with a
+ * RecursionError first (pyutil.h). */
 #define BYTES_PER_LEVEL 512 /* measured: about 400 on x86-64 */
-static __thread uintptr_t stack_floor __attribute__((tls_model("initial-exec")));
-
-static uintptr_t find_stack_floor(void)
-{
-    uintptr_t floor = 1;
-    pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-        void *addr;
-        size_t size;
-        if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size > 2 * STACK_MARGIN)
-            floor = (uintptr_t)addr + STACK_MARGIN;
-        pthread_attr_destroy(&attr);
-    }
-    return floor;
-}
-
-/* Whether the calling thread's C stack is nearly full at here; sets
- * RecursionError if it is.  Out of line: the common case is one compare. */
-__attribute__((noinline)) static int stack_full(uintptr_t here)
-{
-    if (stack_floor == 0)
-        stack_floor = find_stack_floor();
-    if (here >= stack_floor)
-        return 0;
-    PyErr_SetString(PyExc_RecursionError,
-                    "maximum recursion depth exceeded: the C stack is nearly full "
-                    "(under memline, deeper recursion needs MEMLINE_TRACER=legacy)");
-    return 1;
-}
+#define STACK_HINT " (under memline, deeper recursion needs MEMLINE_TRACER=legacy)"
 
 /* Our hook alone in the trace slot, or nothing.  Only while no tool is
  * linked behind ours (the slot's object is then NULL, and stays so). */
@@ -83,12 +53,9 @@ static inline int traced(compat_iframe *frame)
 
 static PyObject *gate_eval(PyThreadState *ts, compat_iframe *frame, int throwflag)
 {
-    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-    if (__builtin_expect(here < stack_floor, 0) || __builtin_expect(stack_floor == 0, 0)) {
-        if (stack_full(here))
-            return NULL; /* the caller pops the frame, as after the eval
-                            loop's own recursion check */
-    }
+    if (ml_stack_full((uintptr_t)__builtin_frame_address(0), STACK_HINT))
+        return NULL; /* the caller pops the frame, as after the eval loop's
+                        own recursion check */
     Py_tracefunc cur = compat_trace_hook(ts);
     if (cur != NULL && (cur != gate_hook || chain_linked(ts, CHAIN_TRACE, gate_hook))) {
         /* Another tool traces this thread (a debugger, coverage): its hook
@@ -131,8 +98,7 @@ int evalgate_install(Py_tracefunc hook)
     /* A recursion limit raised beyond what this thread's C stack holds at
      * the gate's cost per level: trace without the gate, which does not
      * cost C stack. */
-    if (stack_floor == 0)
-        stack_floor = find_stack_floor();
+    uintptr_t stack_floor = ml_stack_floor_get();
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
     if (stack_floor > 1 && (here <= stack_floor ||
                             (here - stack_floor) / BYTES_PER_LEVEL < (uintptr_t)Py_GetRecursionLimit()))
