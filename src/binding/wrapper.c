@@ -190,12 +190,12 @@ static PyMethodDef gen_done_def = {"_generator_done", gen_done, METH_O, NULL};
  * wrapper's frame given back to the recursion limit.  Returns the token
  * for leave or fail (a stamp's index, or None), or NULL with an exception
  * set, and then nothing is to be undone. */
-static PyObject *wrapper_enter(PyObject *module, PyObject *arg)
+static PyObject *wrapper_enter(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (Py_TYPE(arg) != &MLWrapper_Type)
-        return PyErr_Format(PyExc_TypeError, "memline: not a wrapper's state");
-    MLWrapper *self = (MLWrapper *)arg;
+    if (nargs != 1 || Py_TYPE(args[0]) != &MLWrapper_Type)
+        return PyErr_Format(PyExc_TypeError, "memline: enter(state)");
+    MLWrapper *self = (MLWrapper *)args[0];
     /* Before 3.11 each Python level nests C calls, and this wrapper
      * doubles them: refuse where the stack would not hold the next
      * levels, rather than crash. */
@@ -268,7 +268,9 @@ static PyObject *wrapper_fail(PyObject *module, PyObject *const *args, Py_ssize_
 }
 
 static PyMethodDef hook_defs[] = {
-    {"_wrapper_enter", wrapper_enter, METH_O, NULL},
+    /* METH_FASTCALL: 3.11 counts METH_O calls toward the recursion limit,
+     * which would cost the deepest profiled level its last frame. */
+    {"_wrapper_enter", (PyCFunction)(void (*)(void))wrapper_enter, METH_FASTCALL, NULL},
     {"_wrapper_leave", (PyCFunction)(void (*)(void))wrapper_leave, METH_FASTCALL, NULL},
     {"_wrapper_fail", (PyCFunction)(void (*)(void))wrapper_fail, METH_FASTCALL, NULL},
 };
