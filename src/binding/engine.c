@@ -568,3 +568,68 @@ void engine_on_line(PyFrameObject *frame, int line)
     if (c->limit > 0 && now >= c->limit && c->on && c->on_limit)
         c->on_limit(c, now, frame);
 }
+
+/* ---- greenlets: shadow stacks set aside ---- */
+
+struct engine_stack {
+    ml_thread t; /* the contents of a thread's state; gen as it was */
+};
+
+engine_stack *engine_stack_new(void)
+{
+    return ml_calloc(1, sizeof(engine_stack));
+}
+
+void engine_stack_free(engine_stack *s)
+{
+    if (!s)
+        return;
+    ml_free(s->t.stack);
+    ml_free(s);
+}
+
+void engine_stack_save(engine_stack *out)
+{
+    ml_thread *t = tl_thread;
+    assert(out->t.stack == NULL && out->t.depth == 0);
+    if (!t)
+        return;
+    if (t->gen == engine_gen && t->depth > 0) {
+        ml_frame *top = &t->stack[t->depth - 1];
+        fold_heap(top);
+        charge(top, read_mem(top->probe), 0);
+    }
+    out->t = *t;
+    t->stack = NULL;
+    t->cap = t->depth = t->unprofiled = 0;
+}
+
+void engine_stack_load(engine_stack *in)
+{
+    ml_thread *t = tl_thread;
+    if (!t) {
+        t = ml_calloc(1, sizeof *t);
+        if (!t)
+            return; /* in keeps its frames */
+        tl_thread = t;
+        pthread_setspecific(thread_key, t);
+    }
+    ml_free(t->stack); /* an empty one, from thread_get or the last save */
+    *t = in->t;
+    in->t.stack = NULL;
+    in->t.cap = in->t.depth = in->t.unprofiled = 0;
+    /* The reading cached for the other greenlet's counters does not fit. */
+    forget_reading();
+    if (t->gen == engine_gen && t->depth > 0) {
+        ml_frame *top = &t->stack[t->depth - 1];
+        top->ival_mem = read_mem(top->probe);
+        top->ival_heap = heap_tls.cur;
+        heap_tls.max = heap_tls.cur;
+        if (top->exec_max < heap_tls.cur)
+            top->exec_max = heap_tls.cur;
+    }
+    /* The thread's hooks follow the greenlet that runs (the legacy mode's
+     * line switch; the gate is told by the tracer). */
+    switch_lines(t->gen == engine_gen && t->depth > 0 && t->unprofiled == 0);
+    assert(t->gen != engine_gen || thread_ok(t));
+}

@@ -133,6 +133,26 @@ void evalgate_resume_lines(void)
         evalgate_adopt();
 }
 
+void evalgate_switched(PyObject *frame)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    if (!gate_in || chain_linked(ts, CHAIN_TRACE, gate_hook))
+        return;
+    Py_tracefunc cur = compat_trace_hook(ts);
+    if (cur != NULL && cur != gate_hook)
+        return; /* a tool's, linked at the next frame start */
+    int on = 0;
+    if (frame && PyFrame_Check(frame)) {
+        PyCodeObject *code = compat_frame_code((PyFrameObject *)frame);
+        on = compat_code_has_extra(code) && engine_code_traced(code);
+        Py_DECREF(code);
+    }
+    /* Only the function: greenlet gives each greenlet back the tracing
+     * flag it had, which was right for its frame when it switched out. */
+    compat_replace_trace_func(ts, on ? gate_hook : NULL);
+    chain_own(CHAIN_TRACE);
+}
+
 void evalgate_adopt(void)
 {
     PyThreadState *ts = PyThreadState_Get();
@@ -170,6 +190,11 @@ void evalgate_resume_lines(void)
 
 void evalgate_adopt(void)
 {
+}
+
+void evalgate_switched(PyObject *frame)
+{
+    (void)frame;
 }
 
 #endif

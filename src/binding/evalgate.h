@@ -33,4 +33,8 @@ void evalgate_resume_lines(void);
  * the current frame gets memline's lines back if it is profiled. */
 void evalgate_adopt(void);
 
+/* The calling thread switched greenlets: the trace hook is set for frame
+ * (the frame that resumes, or NULL), unless a tool's is linked. */
+void evalgate_switched(PyObject *frame);
+
 #endif

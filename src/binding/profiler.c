@@ -7,6 +7,7 @@
 #include "compat.h"
 #include "core/mlerr.h"
 #include "core/mlunits.h"
+#include "greenlets.h"
 #include "heaphook.h"
 #include "tracer.h"
 
@@ -186,6 +187,7 @@ int profiler_enable(MLProfiler *prof)
 {
     if (prof->client.on)
         return 0;
+    greenlets_notice();
     if (session_acquire() < 0)
         return -1;
     prof->client.on = 1;

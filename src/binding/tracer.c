@@ -166,6 +166,12 @@ void tracer_code_added(PyCodeObject *code)
     monitor_code_added(code);
 }
 
+void tracer_switched(PyObject *frame)
+{
+    if (mode == MODE_GATE)
+        evalgate_switched(frame);
+}
+
 void tracer_adopt(void)
 {
     adopt();

@@ -47,6 +47,10 @@ void tracer_code_added(PyCodeObject *code);
  * go (a profiled call through @profile's wrapper asks).  Cannot fail. */
 void tracer_adopt(void);
 
+/* The calling thread switched greenlets and frame (NULL for a greenlet
+ * that starts) resumes: the hooks follow.  Cannot fail. */
+void tracer_switched(PyObject *frame);
+
 /* Another tool's line hook (pdb's) may have replaced ours on the calling
  * thread: keep getting this thread's calls and returns, and take its line
  * events back now if that tool has let go already. */

@@ -26,6 +26,7 @@
 #include "wrapper.h"
 
 #include "compat.h"
+#include "greenlets.h"
 #include "pyutil.h"
 #include "tracer.h"
 
@@ -215,6 +216,7 @@ static PyObject *wrapper_enter(PyObject *module, PyObject *const *args, Py_ssize
         /* A tool that set or cleared a hook since memline last looked is
          * linked now, at the call. */
         tracer_adopt();
+        greenlets_notice();
         if (profiler_enable_by_count(self->prof) < 0)
             return NULL;
         self->depth++;
