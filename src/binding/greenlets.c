@@ -106,7 +106,8 @@ static PyObject *switch_call(PyObject *self, PyObject *const *args, Py_ssize_t n
         PyErr_Restore(et, ev, tb);
     }
     if (previous)
-        return PyObject_Vectorcall(previous, args, (size_t)nargs, NULL);
+        return nargs == 2 ? PyObject_CallFunctionObjArgs(previous, args[0], args[1], NULL)
+                          : PyObject_CallFunctionObjArgs(previous, NULL);
     Py_RETURN_NONE;
 }
 

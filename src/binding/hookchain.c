@@ -3,6 +3,7 @@
 #include "hookchain.h"
 
 #include "compat.h"
+#include "core/mlalloc.h"
 
 #include <assert.h>
 
@@ -11,6 +12,57 @@ __thread hook_chain chain_tls __attribute__((tls_model("initial-exec"))) = {
 };
 
 static int warned_lost;
+static Py_ssize_t hidden_index = -1; /* the co_extra slot that marks hidden code */
+
+int chain_init(void)
+{
+    hidden_index = compat_request_code_extra(NULL);
+    if (hidden_index < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "memline: no code extra slot left");
+        return -1;
+    }
+    return 0;
+}
+
+void chain_hide(PyCodeObject *code)
+{
+    if (compat_code_set_extra(code, hidden_index, (void *)code) < 0)
+        PyErr_Clear();
+}
+
+static int hidden_code(PyFrameObject *frame)
+{
+    PyCodeObject *code = compat_frame_code(frame);
+    void *mark = NULL;
+    if (compat_code_has_extra(code) && compat_code_get_extra(code, hidden_index, &mark) < 0)
+        PyErr_Clear();
+    Py_DECREF(code);
+    return mark != NULL;
+}
+
+int chain_sees(chain_which which, PyFrameObject *frame, int what)
+{
+    if (!hidden_code(frame))
+        return 1;
+    chain_slot *s = &chain_tls.slot[which];
+    if (what == PyTrace_CALL) {
+        if (s->nhidden == s->caphidden) {
+            int cap = s->caphidden ? 2 * s->caphidden : 64;
+            PyFrameObject **grown = ml_realloc(s->hidden, (size_t)cap * sizeof *grown);
+            if (!grown)
+                return 1; /* it sees this frame whole */
+            s->hidden = grown;
+            s->caphidden = cap;
+        }
+        s->hidden[s->nhidden++] = frame;
+        return 0;
+    }
+    if (s->nhidden == 0 || s->hidden[s->nhidden - 1] != frame)
+        return 1;
+    if (what == PyTrace_RETURN)
+        s->nhidden--;
+    return 0;
+}
 
 /* The invariant of chain_slot, for assert(). */
 static inline int slot_ok(const chain_slot *s)

@@ -50,6 +50,10 @@ typedef struct chain_slot {
     chain_link links[CHAIN_KEEP];
     int n;
     int cur;
+    /* The hidden frames (chain_sees) whose call event the tool did not
+     * get, innermost last; identity only.  Owned array (libc). */
+    PyFrameObject **hidden;
+    int nhidden, caphidden;
 } chain_slot;
 
 typedef struct hook_chain {
@@ -109,6 +113,22 @@ int chain_release(PyThreadState *ts, chain_which which, Py_tracefunc ours);
  * the frame keeps the tool's setting). */
 int chain_mute(PyFrameObject *frame);
 void chain_unmute(PyFrameObject *frame);
+
+/* Sets up the marker of hidden code.  Returns 0, or -1 with an exception
+ * set.  Called once, from module init. */
+int chain_init(void);
+
+/* code is memline's own (@profile's wrapper): the tools linked behind
+ * memline's hooks never see its frames, so they see the program as it runs
+ * without memline.  Cannot fail (a code that cannot be marked stays
+ * visible). */
+void chain_hide(PyCodeObject *code);
+
+/* Whether the tool behind slot which gets this event of frame.  A frame
+ * of hidden code is kept from it from its call event on; one whose call
+ * event it got before memline's hook was in front (the first call of a
+ * session) it gets whole, so that its calls and returns pair up. */
+int chain_sees(chain_which which, PyFrameObject *frame, int what);
 
 static inline int chain_muted(PyFrameObject *frame)
 {

@@ -2,8 +2,10 @@
  * it.  Lock rules: everything here runs with the GIL held. */
 #include "tracer.h"
 
+#include "compat.h"
 #include "engine.h"
 #include "evalgate.h"
+#include "hookchain.h"
 #include "monitor.h"
 #include "tracer_legacy.h"
 
@@ -37,6 +39,8 @@ static void adopt(void)
         evalgate_adopt();
     else if (mode == MODE_LEGACY)
         legacy_adopt();
+    else if (mode == MODE_OFF && !ML_HAVE_MONITORING)
+        tracer_link_tools();
 }
 
 static PyObject *sys_hook_call(PyObject *self, PyObject *arg)
@@ -79,8 +83,25 @@ static void wrap_sys_hooks(void)
     }
 }
 
+void tracer_link_tools(void)
+{
+#if !ML_HAVE_MONITORING
+    /* Before 3.12 memline's sys.settrace stays from the first wrapper on,
+     * so that a tool's hook set between two sessions is in the chain when
+     * the next profiled call starts, and that call's wrapper is kept from
+     * the tool as every other one is. */
+    wrap_sys_hooks();
+    PyThreadState *ts = PyThreadState_Get();
+    Py_tracefunc cur = compat_trace_hook(ts);
+    if (cur != NULL && cur != legacy_trace_hook())
+        chain_adopt(ts, CHAIN_TRACE, legacy_trace_hook());
+#endif
+}
+
 static void unwrap_sys_hooks(void)
 {
+    if (!ML_HAVE_MONITORING)
+        return; /* tracer_link_tools */
     for (int i = 0; i < SYS_HOOKS; i++)
         if (sys_own[i] && PySys_GetObject(sys_names[i]) == sys_ours[i] &&
             PySys_SetObject(sys_names[i], sys_own[i]) < 0)

@@ -47,6 +47,13 @@ void tracer_code_added(PyCodeObject *code);
  * go (a profiled call through @profile's wrapper asks).  Cannot fail. */
 void tracer_adopt(void);
 
+/* A function is about to be profiled (a wrapper is made): before 3.12,
+ * memline's hook goes in front of another tool's trace hook of the
+ * calling thread now, and sys.settrace links those set later, so that
+ * the tool never sees memline's wrappers, also on the first profiled
+ * call.  Cannot fail. */
+void tracer_link_tools(void);
+
 /* The calling thread switched greenlets and frame (NULL for a greenlet
  * that starts) resumes: the hooks follow.  Cannot fail. */
 void tracer_switched(PyObject *frame);

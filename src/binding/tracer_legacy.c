@@ -63,20 +63,33 @@ static inline void dispatch(PyFrameObject *frame, int what)
  * trace hook must be in (legacy_lines). */
 static __thread int lines_wanted __attribute__((tls_model("initial-exec")));
 
+/* Whether the tool behind slot which gets this event of frame: not when
+ * there is none, nor for memline's own frames (chain_sees). */
+static inline int tool_sees(chain_which which, PyObject *obj, PyFrameObject *frame, int what)
+{
+    if (obj == NULL && chain_tls.slot[which].cur < 0)
+        return 0;
+    return chain_sees(which, frame, what);
+}
+
 static int on_profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     if (skip_frame) {
         int skip = skip_frame == frame;
         skip_frame = NULL;
         if (skip)
-            return chain_forward(CHAIN_PROFILE, obj, frame, what, arg);
+            return tool_sees(CHAIN_PROFILE, obj, frame, what)
+                       ? chain_forward(CHAIN_PROFILE, obj, frame, what, arg)
+                       : 0;
     }
     dispatch(frame, what);
     /* A tool set its trace hook (from C, not through sys.settrace) while
      * this thread is in profiled code: link it behind ours. */
     if (lines_wanted && compat_trace_hook(PyThreadState_Get()) != on_trace)
         legacy_lines(1);
-    return chain_forward(CHAIN_PROFILE, obj, frame, what, arg);
+    return tool_sees(CHAIN_PROFILE, obj, frame, what)
+               ? chain_forward(CHAIN_PROFILE, obj, frame, what, arg)
+               : 0;
 }
 
 /* Whether frame's code is profiled by a profiler that is on. */
@@ -104,14 +117,15 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
 {
     if (what == PyTrace_LINE) {
         engine_on_line(frame, PyFrame_GetLineNumber(frame));
-        if (chain_tls.nmuted > 0 && chain_muted(frame))
+        if (!tool_sees(CHAIN_TRACE, obj, frame, what) ||
+            (chain_tls.nmuted > 0 && chain_muted(frame)))
             return 0;
         return chain_forward(CHAIN_TRACE, obj, frame, what, arg);
     }
-    if (!ML_HOOKS_SWAP_IN_PLACE && (what == PyTrace_CALL || what == PyTrace_RETURN)) {
-        /* Our profile hook sees this event next: a profiler that took its
-         * slot (cProfile.enable) is linked behind it, and one that let go
-         * leaves it to us again. */
+    if (!ML_HOOKS_SWAP_IN_PLACE && lines_wanted && (what == PyTrace_CALL || what == PyTrace_RETURN)) {
+        /* Inside profiled code (the legacy mode), our profile hook sees
+         * this event next: a profiler that took its slot (cProfile.enable)
+         * is linked behind it, and one that let go leaves it to us again. */
         PyThreadState *ts = PyThreadState_Get();
         Py_tracefunc profile = compat_profile_hook(ts);
         if (profile == NULL) {
@@ -124,9 +138,10 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
     if (ML_HOOKS_SWAP_IN_PLACE && (what == PyTrace_CALL || what == PyTrace_RETURN)) {
         PyThreadState *ts = PyThreadState_Get();
         /* A profiler (cProfile) set its hook while ours was swapped out of
-         * the profile slot: link it behind our profile hook. */
+         * the profile slot (the legacy mode, inside profiled code): link it
+         * behind our profile hook. */
         Py_tracefunc profile = compat_profile_hook(ts);
-        if (profile != NULL && profile != on_profile)
+        if (lines_wanted && profile != NULL && profile != on_profile)
             chain_adopt(ts, CHAIN_PROFILE, on_profile);
         dispatch(frame, what);
         if (compat_profile_hook(ts) == on_profile)
@@ -134,6 +149,8 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
     }
     if (what == PyTrace_RETURN && chain_tls.nmuted > 0)
         chain_unmute(frame);
+    if (!tool_sees(CHAIN_TRACE, obj, frame, what))
+        return 0;
     int r = chain_forward(CHAIN_TRACE, obj, frame, what, arg);
     if (what == PyTrace_CALL && r == 0 && (obj != NULL || chain_tls.slot[CHAIN_TRACE].cur >= 0))
         keep_lines(frame);
@@ -286,11 +303,12 @@ int legacy_install(void)
 }
 
 #if !ML_HAVE_MONITORING
-/* Takes our hook out of one slot of ts.  In the calling thread a tool
- * linked behind it gets its slot back; in another thread (whose links are
- * its own) a slot holding a tool's object keeps our hook, which goes on
- * forwarding to the tool, and costs memline nothing while no session
- * runs. */
+/* Takes our hook out of one slot of ts, unless a tool is linked behind
+ * it: then ours stays in front, forwarding to the tool (and keeping
+ * memline's own frames from it, chain_sees) until the tool sets or clears
+ * its hook; with no session it does nothing else.  In another thread than
+ * the caller (whose links are its own) a tool's object in the slot says
+ * so. */
 static void remove_hook(PyThreadState *ts, chain_which which, int here)
 {
     Py_tracefunc ours = which == CHAIN_TRACE ? on_trace : on_profile;
@@ -298,7 +316,7 @@ static void remove_hook(PyThreadState *ts, chain_which which, int here)
     PyObject *obj = which == CHAIN_TRACE ? compat_trace_obj(ts) : compat_profile_obj(ts);
     if (cur != ours)
         return;
-    if (here ? chain_release(ts, which, ours) : obj != NULL)
+    if (here ? chain_linked(ts, which, ours) : obj != NULL)
         return;
     if (which == CHAIN_TRACE)
         compat_clear_thread_trace(ts);
@@ -314,7 +332,8 @@ void legacy_remove(void)
     PyThreadState *self = PyThreadState_Get();
     lines_wanted = 0;
 #if ML_HAVE_MONITORING
-    /* Another tool's hooks (cProfile's, a debugger's) stay. */
+    /* Another tool's hooks (cProfile's, a debugger's) stay, in front of
+     * which ours go back out. */
     if (chain_release(self, CHAIN_PROFILE, on_profile) == 0 &&
         compat_profile_hook(self) == on_profile)
         PyEval_SetProfileAllThreads(NULL, NULL);

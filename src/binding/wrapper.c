@@ -27,6 +27,7 @@
 
 #include "compat.h"
 #include "greenlets.h"
+#include "hookchain.h"
 #include "pyutil.h"
 #include "tracer.h"
 
@@ -509,6 +510,8 @@ static PyObject *make_callable(MLWrapper *state, PyObject *target, PyObject *fun
                         : NULL;
     if (!w)
         return NULL;
+    if (PyFunction_Check(w))
+        chain_hide((PyCodeObject *)PyFunction_GET_CODE(w));
     if (PyFunction_Check(target) && PyFunction_Check(w)) {
         PyObject *defaults = PyFunction_GET_DEFAULTS(target);
         PyObject *kwdefaults = PyFunction_GET_KW_DEFAULTS(target);
@@ -544,6 +547,7 @@ static PyObject *make_wrapper(PyObject *orig, MLProfiler *prof, const wrapper_ar
                               PyObject *ctx, Py_ssize_t index, int report, PyObject *stream,
                               int precision)
 {
+    tracer_link_tools();
     PyObject *target = call_target(orig);
     PyObject *func = target ? innermost(target) : NULL;
     MLWrapper *self = func ? PyObject_GC_New(MLWrapper, &MLWrapper_Type) : NULL;
