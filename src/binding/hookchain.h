@@ -63,6 +63,9 @@ typedef struct hook_chain {
      * are not forwarded.  Identity only. */
     PyFrameObject *muted[8];
     int nmuted;
+    /* Inside memline's own change of a hook (its audit event is not
+     * another tool's). */
+    int own_change;
 } hook_chain;
 
 extern __thread hook_chain chain_tls __attribute__((tls_model("initial-exec")));
@@ -87,6 +90,36 @@ static inline int chain_forward(chain_which which, PyObject *obj, PyFrameObject 
     if (obj == NULL && s->cur < 0)
         return 0; /* memline's hook alone: the common case */
     return chain_forward_slow(which, obj, frame, what, arg);
+}
+
+/* The link an event with obj would be forwarded to now, copied (func
+ * NULL: none), for a hook whose own work may change the links before it
+ * forwards (chain_call). */
+static inline chain_link chain_target(chain_which which, PyObject *obj)
+{
+    chain_slot *s = &chain_tls.slot[which];
+    chain_link none = {NULL, NULL};
+    if (s->cur >= 0 && s->links[s->cur].obj == obj)
+        return s->links[s->cur];
+    if (obj == NULL && s->cur < 0)
+        return none;
+    for (int i = 0; i < s->n; i++)
+        if (s->links[i].obj == obj)
+            return s->links[i];
+    return none;
+}
+
+/* Forwards the event to link (from chain_target); 0 when it has none. */
+static inline int chain_call(chain_link link, PyObject *obj, PyFrameObject *frame, int what,
+                             PyObject *arg)
+{
+    if (!link.func)
+        return 0;
+    heap_count saved;
+    heaphook_save(&saved);
+    int r = link.func(obj, frame, what, arg);
+    heaphook_restore(&saved);
+    return r;
 }
 
 /* If slot which of ts holds another tool's function, puts ours there and

@@ -108,10 +108,48 @@ static void unwrap_sys_hooks(void)
             PyErr_Clear();
 }
 
+/* ---- hooks another tool takes away ----
+ *
+ * A tool may clear or replace a hook slot that holds memline's own hook:
+ * cProfile's disable() clears the profile slot whoever holds it (pstats
+ * calls it again), line_profiler puts back what it found, coverage's stop
+ * clears the trace slot.  Then no hook of memline's runs to notice.  Both
+ * PyEval_SetTrace and PyEval_SetProfile raise an audit event just before
+ * the change (sys.settrace, sys.setprofile): memline's audit hook asks for
+ * a pending call, which CPython runs in the main thread at its next check
+ * of the eval breaker (within a few instructions), after the change, and
+ * which links the new hook or puts memline's back. */
+static int retake_pending;
+
+static int retake(void *unused)
+{
+    (void)unused;
+    retake_pending = 0;
+    adopt();
+    return 0;
+}
+
+static int audit_hook(const char *event, PyObject *args, void *data)
+{
+    (void)args;
+    (void)data;
+    if (mode == MODE_OFF || mode == MODE_MONITORING || retake_pending ||
+        chain_tls.own_change > 0 || event[0] != 's' || event[1] != 'y')
+        return 0;
+    if (strcmp(event, "sys.settrace") == 0 || strcmp(event, "sys.setprofile") == 0) {
+        retake_pending = 1;
+        if (Py_AddPendingCall(retake, NULL) < 0)
+            retake_pending = 0;
+    }
+    return 0;
+}
+
 int tracer_init(PyObject *module)
 {
     const char *choice = getenv("MEMLINE_TRACER");
     prefer_legacy = choice && strcmp(choice, "legacy") == 0;
+    if (PySys_AddAuditHook(audit_hook, NULL) < 0)
+        return -1;
     for (int i = 0; i < SYS_HOOKS; i++) {
         PyObject *index = PyLong_FromLong(i);
         sys_ours[i] = index ? PyCFunction_NewEx(&sys_hook_defs[i], index, NULL) : NULL;

@@ -63,6 +63,22 @@ static inline void dispatch(PyFrameObject *frame, int what)
  * trace hook must be in (legacy_lines). */
 static __thread int lines_wanted __attribute__((tls_model("initial-exec")));
 
+/* memline's own PyEval_SetTrace/SetProfile: their audit events are not
+ * another tool's change (tracer.c's audit hook skips them). */
+static void set_trace(Py_tracefunc fn)
+{
+    chain_tls.own_change++;
+    PyEval_SetTrace(fn, NULL);
+    chain_tls.own_change--;
+}
+
+static void set_profile(Py_tracefunc fn)
+{
+    chain_tls.own_change++;
+    PyEval_SetProfile(fn, NULL);
+    chain_tls.own_change--;
+}
+
 /* Whether the tool behind slot which gets this event of frame: not when
  * there is none, nor for memline's own frames (chain_sees). */
 static inline int tool_sees(chain_which which, PyObject *obj, PyFrameObject *frame, int what)
@@ -82,14 +98,14 @@ static int on_profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *a
                        ? chain_forward(CHAIN_PROFILE, obj, frame, what, arg)
                        : 0;
     }
+    chain_link target = chain_target(CHAIN_PROFILE, obj);
+    int sees = target.func != NULL && chain_sees(CHAIN_PROFILE, frame, what);
     dispatch(frame, what);
     /* A tool set its trace hook (from C, not through sys.settrace) while
      * this thread is in profiled code: link it behind ours. */
     if (lines_wanted && compat_trace_hook(PyThreadState_Get()) != on_trace)
         legacy_lines(1);
-    return tool_sees(CHAIN_PROFILE, obj, frame, what)
-               ? chain_forward(CHAIN_PROFILE, obj, frame, what, arg)
-               : 0;
+    return sees ? chain_call(target, obj, frame, what, arg) : 0;
 }
 
 /* Whether frame's code is profiled by a profiler that is on. */
@@ -122,6 +138,11 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
             return 0;
         return chain_forward(CHAIN_TRACE, obj, frame, what, arg);
     }
+    /* Calls and returns: memline's work may give the slot back to the
+     * tool or link it again (legacy_lines), so the tool this event goes to
+     * is the one behind ours when it came. */
+    chain_link target = chain_target(CHAIN_TRACE, obj);
+    int sees = target.func != NULL && chain_sees(CHAIN_TRACE, frame, what);
     if (!ML_HOOKS_SWAP_IN_PLACE && lines_wanted && (what == PyTrace_CALL || what == PyTrace_RETURN)) {
         /* Inside profiled code (the legacy mode), our profile hook sees
          * this event next: a profiler that took its slot (cProfile.enable)
@@ -129,7 +150,7 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
         PyThreadState *ts = PyThreadState_Get();
         Py_tracefunc profile = compat_profile_hook(ts);
         if (profile == NULL) {
-            PyEval_SetProfile(on_profile, NULL);
+            set_profile(on_profile);
             chain_own(CHAIN_PROFILE);
         } else if (profile != on_profile) {
             chain_adopt(ts, CHAIN_PROFILE, on_profile);
@@ -149,10 +170,10 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
     }
     if (what == PyTrace_RETURN && chain_tls.nmuted > 0)
         chain_unmute(frame);
-    if (!tool_sees(CHAIN_TRACE, obj, frame, what))
+    if (!sees)
         return 0;
-    int r = chain_forward(CHAIN_TRACE, obj, frame, what, arg);
-    if (what == PyTrace_CALL && r == 0 && (obj != NULL || chain_tls.slot[CHAIN_TRACE].cur >= 0))
+    int r = chain_call(target, obj, frame, what, arg);
+    if (what == PyTrace_CALL && r == 0)
         keep_lines(frame);
     return r;
 }
@@ -176,9 +197,9 @@ static void add_trace(PyThreadState *ts)
         else if (profile != NULL)
             compat_add_trace_in_place(ts, on_trace);
         else
-            PyEval_SetTrace(on_trace, NULL);
+            set_trace(on_trace);
     } else {
-        PyEval_SetTrace(on_trace, NULL);
+        set_trace(on_trace);
     }
     chain_own(CHAIN_TRACE);
 }
@@ -205,12 +226,16 @@ void legacy_lines(int on)
     if (chain_release(ts, CHAIN_TRACE, on_trace)) {
         /* The tool's hook is back in the trace slot; 3.11 needs our profile
          * hook back for the calls. */
-        if (ML_HOOKS_SWAP_IN_PLACE && compat_profile_hook(ts) == NULL)
+        if (ML_HOOKS_SWAP_IN_PLACE && compat_profile_hook(ts) == NULL) {
             compat_add_profile_in_place(ts, on_profile);
+            chain_own(CHAIN_PROFILE);
+        }
     } else if (ML_HOOKS_SWAP_IN_PLACE) {
+        if (compat_profile_hook(ts) == NULL)
+            chain_own(CHAIN_PROFILE); /* ours goes in, alone */
         compat_swap_out_trace(ts, on_profile);
     } else {
-        PyEval_SetTrace(NULL, NULL);
+        set_trace(NULL);
     }
 }
 
@@ -219,7 +244,7 @@ void legacy_take_back_lines(void)
     PyThreadState *ts = PyThreadState_Get();
     Py_tracefunc profile = compat_profile_hook(ts);
     if (profile == NULL) {
-        PyEval_SetProfile(on_profile, NULL);
+        set_profile(on_profile);
         chain_own(CHAIN_PROFILE);
     } else if (profile != on_profile) {
         chain_adopt(ts, CHAIN_PROFILE, on_profile);
@@ -236,7 +261,7 @@ void legacy_adopt(void)
     Py_tracefunc profile = compat_profile_hook(ts);
     /* (3.11 keeps the profile slot empty inside profiled code.) */
     if (profile == NULL && !(ML_HOOKS_SWAP_IN_PLACE && lines_wanted)) {
-        PyEval_SetProfile(on_profile, NULL);
+        set_profile(on_profile);
         chain_own(CHAIN_PROFILE);
     } else if (profile != NULL && profile != on_profile) {
         chain_adopt(ts, CHAIN_PROFILE, on_profile);
@@ -250,7 +275,7 @@ void legacy_adopt(void)
 static PyObject *thread_hook_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    PyEval_SetProfile(on_profile, NULL);
+    set_profile(on_profile);
     if (nargs == 3 && PyFrame_Check(args[0]) && PyUnicode_Check(args[1]) &&
         PyUnicode_CompareWithASCIIString(args[1], "call") == 0)
         on_profile(NULL, (PyFrameObject *)args[0], PyTrace_CALL, NULL);
@@ -290,7 +315,7 @@ int legacy_install(void)
      * allocates for it: done now, before any profiled frame, it is charged
      * to no line (see legacy_lines). */
     if (compat_trace_hook(PyThreadState_Get()) == NULL)
-        PyEval_SetTrace(on_trace, NULL);
+        set_trace(on_trace);
 #else
     PyInterpreterState *interp = PyThreadState_Get()->interp;
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
