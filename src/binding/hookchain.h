@@ -70,28 +70,6 @@ typedef struct hook_chain {
 
 extern __thread hook_chain chain_tls __attribute__((tls_model("initial-exec")));
 
-int chain_forward_slow(chain_which which, PyObject *obj, PyFrameObject *frame, int what,
-                       PyObject *arg);
-
-/* The event, forwarded to the tool behind memline's hook in slot which;
- * 0 (no tool) or what the tool returned. */
-static inline int chain_forward(chain_which which, PyObject *obj, PyFrameObject *frame,
-                                int what, PyObject *arg)
-{
-    chain_slot *s = &chain_tls.slot[which];
-    if (s->cur >= 0 && s->links[s->cur].obj == obj) {
-        /* What the tool allocates in its hook is not the line's. */
-        heap_count saved;
-        heaphook_save(&saved);
-        int r = s->links[s->cur].func(obj, frame, what, arg);
-        heaphook_restore(&saved);
-        return r;
-    }
-    if (obj == NULL && s->cur < 0)
-        return 0; /* memline's hook alone: the common case */
-    return chain_forward_slow(which, obj, frame, what, arg);
-}
-
 /* The link an event with obj would be forwarded to now, copied (func
  * NULL: none), for a hook whose own work may change the links before it
  * forwards (chain_call). */
@@ -109,17 +87,41 @@ static inline chain_link chain_target(chain_which which, PyObject *obj)
     return none;
 }
 
-/* Forwards the event to link (from chain_target); 0 when it has none. */
+/* Forwards the event to link (from chain_target); 0 when it has none.
+ * What the tool's hook keeps of what it allocates (coverage's tables) is
+ * not the line's, nor is the peak of its temporaries; what it frees is
+ * kept: a Python-level tracer before 3.11 refreshes the frame's f_locals
+ * in its hook, which is where a `del` of the program's frees. */
 static inline int chain_call(chain_link link, PyObject *obj, PyFrameObject *frame, int what,
                              PyObject *arg)
 {
     if (!link.func)
         return 0;
-    heap_count saved;
-    heaphook_save(&saved);
+    heap_count before, after;
+    heaphook_save(&before);
     int r = link.func(obj, frame, what, arg);
-    heaphook_restore(&saved);
+    heaphook_save(&after);
+    if (after.cur > before.cur)
+        after.cur = before.cur;
+    after.max = before.max > after.cur ? before.max : after.cur;
+    heaphook_restore(&after);
     return r;
+}
+
+int chain_forward_slow(chain_which which, PyObject *obj, PyFrameObject *frame, int what,
+                       PyObject *arg);
+
+/* The event, forwarded to the tool behind memline's hook in slot which;
+ * 0 (no tool) or what the tool returned. */
+static inline int chain_forward(chain_which which, PyObject *obj, PyFrameObject *frame,
+                                int what, PyObject *arg)
+{
+    chain_slot *s = &chain_tls.slot[which];
+    if (s->cur >= 0 && s->links[s->cur].obj == obj)
+        return chain_call(s->links[s->cur], obj, frame, what, arg);
+    if (obj == NULL && s->cur < 0)
+        return 0; /* memline's hook alone: the common case */
+    return chain_forward_slow(which, obj, frame, what, arg);
 }
 
 /* If slot which of ts holds another tool's function, puts ours there and

@@ -318,6 +318,28 @@ int monitor_active(void)
     return tool >= 0;
 }
 
+void monitor_trace_set(void)
+{
+#if ML_PY_AT_LEAST(3, 13)
+    /* 3.13's breakpoint() stops at once by turning on opcode events for
+     * the frames on the stack (sys.settrace through sys.monitoring); while
+     * another tool has local events on the running code, the running
+     * frame's instructions are not re-instrumented for them, and pdb
+     * stopped one line later (coverage's sysmon core sees the same,
+     * coveragepy#2095).  restart_events() has every code object
+     * instrumented afresh before it runs on; memline's own disabled
+     * events come back once, and are disabled again. */
+    if (tool < 0)
+        return;
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    PyObject *r = PyObject_CallMethod(monitoring, "restart_events", NULL);
+    Py_XDECREF(r);
+    PyErr_Clear();
+    PyErr_Restore(et, ev, tb);
+#endif
+}
+
 /* Each code unit's line, for the jump events, in one pass over
  * code.co_lines() (-1 where no line), handed to code's record.  Without it
  * (out of memory) jumps within a line go unreported. */
@@ -392,6 +414,10 @@ void monitor_remove(void)
 int monitor_active(void)
 {
     return 0;
+}
+
+void monitor_trace_set(void)
+{
 }
 
 void monitor_code_added(PyCodeObject *code)

@@ -43,13 +43,16 @@ static void adopt(void)
         tracer_link_tools();
 }
 
+
 static PyObject *sys_hook_call(PyObject *self, PyObject *arg)
 {
     long which = PyLong_AsLong(self);
     if (which < 0 || which >= SYS_HOOKS || !sys_own[which])
         return PyErr_Occurred() ? NULL : PyErr_Format(PyExc_RuntimeError, "memline: no sys hook");
     PyObject *r = PyObject_CallOneArg(sys_own[which], arg);
-    if (r)
+    if (r && mode == MODE_MONITORING && which == SYS_SETTRACE && arg != Py_None)
+        monitor_trace_set();
+    else if (r)
         adopt();
     return r;
 }
@@ -101,7 +104,7 @@ void tracer_link_tools(void)
 static void unwrap_sys_hooks(void)
 {
     if (!ML_HAVE_MONITORING)
-        return; /* tracer_link_tools */
+        return; /* tracer_link_tools: they stay */
     for (int i = 0; i < SYS_HOOKS; i++)
         if (sys_own[i] && PySys_GetObject(sys_names[i]) == sys_ours[i] &&
             PySys_SetObject(sys_names[i], sys_own[i]) < 0)
@@ -182,6 +185,8 @@ int tracer_start(void)
     }
     if (!prefer_legacy && monitor_install()) {
         mode = MODE_MONITORING;
+        if (ML_PY_AT_LEAST(3, 13))
+            wrap_sys_hooks(); /* monitor_trace_set */
         return 0;
     }
     if (legacy_install() < 0)

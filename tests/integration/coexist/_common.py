@@ -41,3 +41,12 @@ def assert_complete(block, needles, occurrences=None):
     if occurrences is not None:
         got = {n: block.row(n).occurrences for n in needles}
         assert got == {n: occurrences for n in needles}, block.text
+
+
+def assert_heap_close(got, want, tol=0.005):
+    """Two reports' Heap incr agree on every line within tol MiB (the
+    other tool's own allocations outside its hook, a few hundred bytes)."""
+    a, b = heap(got), heap(want)
+    assert a.keys() == b.keys(), (got.text, want.text)
+    bad = {n: (a[n], b[n]) for n in a if abs(a[n] - b[n]) > tol}
+    assert not bad, "heap differs %r:\n%s\n%s" % (bad, got.text, want.text)

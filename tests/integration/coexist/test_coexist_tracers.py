@@ -19,7 +19,7 @@ import sys
 import pytest
 
 from helpers import run, run_memline, run_python, write
-from _common import PROFILE_OR_NOT, PY, assert_complete, block_of, heap, shape
+from _common import PROFILE_OR_NOT, PY, assert_complete, assert_heap_close, block_of, heap, shape
 
 WORK = PROFILE_OR_NOT + '''\
 
@@ -85,7 +85,15 @@ def test_coverage_run_m_memline(tmp_path, core):
     a, b = block_of(plain.stdout), block_of(with_cov.stdout)
     assert_complete(b, WORK_LINES)
     assert shape(b) == shape(a)
-    assert heap(b) == heap(a)
+    if core == "pytrace" and PY < (3, 11):
+        # A Python-level tracer before 3.11 copies the frame's locals into
+        # f_locals at every event, so `del b` frees b only at the next
+        # event, in the tracer's hook: the next line.  So it does without
+        # memline; memline reports where the memory went back.
+        assert heap(b)[15] == pytest.approx(heap(a)[14], abs=0.005)
+        assert sum(heap(b).values()) == pytest.approx(sum(heap(a).values()), abs=0.005)
+    else:
+        assert_heap_close(b, a)
     assert _coverage_total(tmp_path, "with", script) == _coverage_total(tmp_path, "alone", script)
     assert int(_coverage_total(tmp_path, "with", script)) < 100  # `unreachable = 1` never ran
 
@@ -101,7 +109,7 @@ def test_coverage_run_m_memline_seed_example(tmp_path):
     assert with_cov.returncode == plain.returncode == 0, with_cov.stderr
     a, b = block_of(plain.stdout), block_of(with_cov.stdout)
     assert shape(b) == shape(a) and len(shape(a)) == 6
-    assert heap(b) == heap(a)
+    assert_heap_close(b, a)
 
 
 STARTS_COVERAGE = PROFILE_OR_NOT + '''\
@@ -197,7 +205,7 @@ def test_pytest_cov_over_a_profiled_function(tmp_path):
     a, b = block_of(plain.stdout), block_of(with_cov.stdout)
     assert_complete(b, ("@profile", "a = helper", "b = [1]", "if n < 0", "del b", "return"), 1)
     assert shape(b) == shape(a)
-    assert heap(b) == heap(a)
+    assert_heap_close(b, a, tol=0.05)  # pytest's precision is 1 digit
     line = re.compile(r"^profiled_mod\.py\s.*$", re.M)
     assert line.findall(with_cov.stdout) == line.findall(without_memline.stdout)
     assert line.findall(with_cov.stdout)
@@ -546,10 +554,12 @@ def test_cprofile_inside_a_profiled_function(tmp_path):
 
 
 @pytest.mark.skipif(PY < (3, 12), reason="sys.monitoring is 3.12+")
-def test_no_free_tool_id_falls_back_with_one_warning(tmp_path):
+def test_no_free_tool_id_falls_back_with_one_warning(tmp_path, tracer_mode):
     """Every tool id memline may take (3, 4 and 2) is held by another tool:
     memline says so in one line naming them, and traces with the legacy
     hooks, with a complete report."""
+    if tracer_mode == "legacy":
+        pytest.skip("the legacy mode takes no tool id")
     script = write(tmp_path / "ids.py", '''\
 import sys
 for i, name in ((2, "profiler-x"), (3, "tool-y"), (4, "tool-z")):
