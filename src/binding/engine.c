@@ -569,6 +569,44 @@ void engine_on_line(PyFrameObject *frame, int line)
         c->on_limit(c, now, frame);
 }
 
+void engine_mark_lost(PyObject *tool)
+{
+    ml_thread *t = thread_live();
+    if (!t)
+        return;
+    linefunc *fn = t->stack[t->depth - 1].fn;
+    if (fn->incomplete)
+        return;
+    fn->incomplete = 1;
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    PySys_FormatStderr("memline: warning: another tool (%R) took the trace hook away inside "
+                       "%s (%s); memline has it back, but lines ran unseen: the report marks "
+                       "%s incomplete\n",
+                       tool ? tool : Py_None, fn->name, fn->filename, fn->name);
+    PyErr_Clear();
+    PyErr_Restore(et, ev, tb);
+}
+
+unsigned engine_depth(void)
+{
+    ml_thread *t = tl_thread;
+    return t && t->gen == engine_gen ? t->depth : 0;
+}
+
+unsigned engine_unwind(unsigned depth)
+{
+    ml_thread *t = thread_live();
+    unsigned popped = 0;
+    while (t && t->depth > depth) {
+        pop_frame(t);
+        popped++;
+    }
+    if (popped)
+        switch_lines(t->depth > 0 && t->unprofiled == 0);
+    return popped;
+}
+
 /* ---- greenlets: shadow stacks set aside ---- */
 
 struct engine_stack {

@@ -109,6 +109,20 @@ void engine_on_unprofiled_call(void);
 void engine_on_return(PyFrameObject *frame);
 void engine_on_line(PyFrameObject *frame, int line);
 
+/* The number of profiled frames on the calling thread's shadow stack. */
+unsigned engine_depth(void);
+
+/* Pops the calling thread's profiled frames above depth, each charged up
+ * to now as if it returned: a call whose return never came (its events
+ * were lost).  Returns how many were popped. */
+unsigned engine_unwind(unsigned depth);
+
+/* The calling thread's innermost profiled frame ran for a while without
+ * memline's hook (another tool took it away, and memline took it back):
+ * its function is marked incomplete in its report, and a warning says so
+ * once, naming tool (a repr, or NULL).  Never raises. */
+void engine_mark_lost(PyObject *tool);
+
 /* A shadow stack set aside: a greenlet's, while another greenlet runs on
  * its thread (greenlets.c).  Opaque; owned by whoever holds it. */
 typedef struct engine_stack engine_stack;

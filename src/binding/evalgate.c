@@ -73,9 +73,12 @@ static PyObject *gate_eval(PyThreadState *ts, compat_iframe *frame, int throwfla
     }
     int want = traced(frame);
     /* The caller's state, to restore.  A profiled caller whose lines are off
-     * lost them to another tool that has let go (sys.settrace(None) after
-     * a debugger): it gets them back when this call returns. */
+     * lost them to another tool that took the hook away (from C, unseen):
+     * it gets them back when this call returns, and its report says that
+     * lines ran unseen. */
     int had = cur != NULL || traced(compat_current_iframe(ts));
+    if (cur == NULL && had)
+        engine_mark_lost(NULL);
     if (want == had && (cur != NULL) == had)
         return compat_eval_default(ts, frame, throwflag);
     set_lines(ts, want);

@@ -101,10 +101,13 @@ static int on_profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *a
     chain_link target = chain_target(CHAIN_PROFILE, obj);
     int sees = target.func != NULL && chain_sees(CHAIN_PROFILE, frame, what);
     dispatch(frame, what);
-    /* A tool set its trace hook (from C, not through sys.settrace) while
-     * this thread is in profiled code: link it behind ours. */
-    if (lines_wanted && compat_trace_hook(PyThreadState_Get()) != on_trace)
+    /* A tool set or cleared the trace hook from C (not through
+     * sys.settrace, which links at once) while this thread is in profiled
+     * code: the lines since ran unseen; link it behind ours. */
+    if (lines_wanted && compat_trace_hook(PyThreadState_Get()) != on_trace) {
+        engine_mark_lost(compat_trace_obj(PyThreadState_Get()));
         legacy_lines(1);
+    }
     return sees ? chain_call(target, obj, frame, what, arg) : 0;
 }
 

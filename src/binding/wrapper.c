@@ -26,11 +26,13 @@
 #include "wrapper.h"
 
 #include "compat.h"
+#include "engine.h"
 #include "greenlets.h"
 #include "hookchain.h"
 #include "pyutil.h"
 #include "tracer.h"
 
+#include <pythread.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -54,6 +56,17 @@ typedef struct MLWrapper {
     PyObject *refs;   /* set of the weakrefs watching them */
     PyObject *on_done;/* the weakref callback, bound to this wrapper */
     PyObject *dict;
+    /* The check that no call lost its events (check_calls): the profiled
+     * function's line table and its def line's row (-1: no check, when a
+     * decorator between may not call it); since the outermost call began,
+     * the calls that returned, the def line's count then, the shadow
+     * stack's depth then, and in which thread. */
+    linefunc *fn;
+    int def_row;
+    unsigned long long returned, occ_start;
+    unsigned depth_start;
+    unsigned long thread_start;
+    int warned;
 } MLWrapper;
 
 /* The plain function a memline wrapper wraps (borrowed), or NULL when f
@@ -220,11 +233,49 @@ static PyObject *wrapper_enter(PyObject *module, PyObject *const *args, Py_ssize
         greenlets_notice();
         if (profiler_enable_by_count(self->prof) < 0)
             return NULL;
-        self->depth++;
+        if (self->depth++ == 0 && self->def_row >= 0) {
+            self->returned = 0;
+            self->occ_start = self->fn->rows[self->def_row].occurrences;
+            self->depth_start = engine_depth();
+            self->thread_start = PyThread_get_thread_ident();
+        }
         token = Py_NewRef(Py_None);
     }
     compat_recursion_credit(PyThreadState_Get(), 1);
     return token;
+}
+
+/* At the end of an outermost call: did every call deliver its events?  A
+ * call that returned but whose call event never came, or whose return
+ * never came, lost them to another tool that took the hook away.  Then
+ * the frames left on the shadow stack are charged and popped, the
+ * function is marked (its report says so) and a warning names the hook
+ * that holds the slot now. */
+static void check_calls(MLWrapper *self)
+{
+    if (self->def_row < 0 || self->resumable)
+        return;
+    unsigned long long seen = self->fn->rows[self->def_row].occurrences - self->occ_start;
+    unsigned stale = self->thread_start == PyThread_get_thread_ident()
+                         ? engine_unwind(self->depth_start)
+                         : 0;
+    if (seen >= self->returned && stale == 0)
+        return;
+    self->fn->incomplete = 1;
+    if (self->warned)
+        return;
+    self->warned = 1;
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    PyObject *holder = PySys_GetObject("gettrace"); /* borrowed */
+    PyObject *now = holder ? PyObject_CallNoArgs(holder) : NULL;
+    PySys_FormatStderr("memline: warning: %s (%s) lost the events of some calls: another tool "
+                       "took the trace hook (it holds %R now); its report is marked "
+                       "incomplete\n",
+                       self->fn->name, self->fn->filename, now ? now : Py_None);
+    Py_XDECREF(now);
+    PyErr_Clear();
+    PyErr_Restore(et, ev, tb);
 }
 
 /* After func, whether it returned or raised (r NULL): undoes enter.
@@ -238,7 +289,10 @@ static int after_call(MLWrapper *self, PyObject *token, PyObject *r)
         self->around->exit(self->ctx, PyLong_AsSsize_t(token));
         return 0;
     }
-    self->depth--;
+    if (r)
+        self->returned++;
+    if (--self->depth == 0)
+        check_calls(self);
     int rc = 0;
     if (r && self->resumable && (PyGen_Check(r) || PyCoro_CheckExact(r) || PyAsyncGen_CheckExact(r)) &&
         watch(self, r) < 0)
@@ -565,6 +619,20 @@ static PyObject *make_wrapper(PyObject *orig, MLProfiler *prof, const wrapper_ar
     self->depth = 0;
     self->live = 0;
     self->resumable = prof && is_resumable(func);
+    self->fn = NULL;
+    self->def_row = -1;
+    self->warned = 0;
+    if (prof && target == func) {
+        PyCodeObject *code = (PyCodeObject *)PyFunction_GET_CODE(func);
+        PyObject *index = PyDict_GetItemWithError(prof->funcs, (PyObject *)code); /* borrowed */
+        linefunc *fn = index ? linetab_get(prof->tab, PyLong_AsSize_t(index)) : NULL;
+        PyErr_Clear();
+        if (fn && code->co_firstlineno >= fn->first &&
+            code->co_firstlineno < fn->first + fn->nlines) {
+            self->fn = fn;
+            self->def_row = code->co_firstlineno - fn->first;
+        }
+    }
     self->refs = NULL;
     self->on_done = NULL;
     self->dict = NULL;
