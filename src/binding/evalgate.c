@@ -57,7 +57,7 @@ static PyObject *gate_eval(PyThreadState *ts, compat_iframe *frame, int throwfla
         return NULL; /* the caller pops the frame, as after the eval loop's
                         own recursion check */
     Py_tracefunc cur = compat_trace_hook(ts);
-    if (cur != NULL && (cur != gate_hook || chain_linked(ts, CHAIN_TRACE, gate_hook))) {
+    if (cur != NULL && (cur != gate_hook || chain_trace_linked(compat_trace_obj(ts)))) {
         /* Another tool traces this thread (a debugger, coverage): its hook
          * is linked behind ours, which then stays on in every frame, since
          * the tool wants them all; memline's work is on profiled frames
@@ -86,7 +86,7 @@ static PyObject *gate_eval(PyThreadState *ts, compat_iframe *frame, int throwfla
     /* Back in the caller's eval loop, which needs the caller's state,
      * unless a tool's hook came in meanwhile (it stays, linked or not). */
     cur = compat_trace_hook(ts);
-    if (cur == NULL || (cur == gate_hook && !chain_linked(ts, CHAIN_TRACE, gate_hook)))
+    if (cur == NULL || (cur == gate_hook && !chain_trace_linked(compat_trace_obj(ts))))
         set_lines(ts, had && gate_in);
     return r;
 }

@@ -42,25 +42,27 @@ static int hidden_code(PyFrameObject *frame)
 
 int chain_sees(chain_which which, PyFrameObject *frame, int what)
 {
-    if (!hidden_code(frame))
-        return 1;
     chain_slot *s = &chain_tls.slot[which];
-    if (what == PyTrace_CALL) {
-        if (s->nhidden == s->caphidden) {
-            int cap = s->caphidden ? 2 * s->caphidden : 64;
-            PyFrameObject **grown = ml_realloc(s->hidden, (size_t)cap * sizeof *grown);
-            if (!grown)
-                return 1; /* it sees this frame whole */
-            s->hidden = grown;
-            s->caphidden = cap;
-        }
-        s->hidden[s->nhidden++] = frame;
+    if (what != PyTrace_CALL) {
+        /* A hidden frame's other events: it is on the hidden stack (and on
+         * top: it runs), which needs no look at its code. */
+        if (s->nhidden == 0 || s->hidden[s->nhidden - 1] != frame)
+            return 1;
+        if (what == PyTrace_RETURN)
+            s->nhidden--;
         return 0;
     }
-    if (s->nhidden == 0 || s->hidden[s->nhidden - 1] != frame)
+    if (!hidden_code(frame))
         return 1;
-    if (what == PyTrace_RETURN)
-        s->nhidden--;
+    if (s->nhidden == s->caphidden) {
+        int cap = s->caphidden ? 2 * s->caphidden : 64;
+        PyFrameObject **grown = ml_realloc(s->hidden, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return 1; /* it sees this frame whole */
+        s->hidden = grown;
+        s->caphidden = cap;
+    }
+    s->hidden[s->nhidden++] = frame;
     return 0;
 }
 

@@ -132,6 +132,13 @@ int chain_adopt(PyThreadState *ts, chain_which which, Py_tracefunc ours);
 /* Whether slot which of ts holds ours with a tool linked behind it. */
 int chain_linked(PyThreadState *ts, chain_which which, Py_tracefunc ours);
 
+/* The same for a trace slot known to hold ours: two loads, for the gate's
+ * path of every frame start. */
+static inline int chain_trace_linked(PyObject *slot_obj)
+{
+    return slot_obj != NULL || chain_tls.slot[CHAIN_TRACE].cur >= 0;
+}
+
 /* memline put its own hook in slot which (the slot was empty): no tool
  * behind it. */
 void chain_own(chain_which which);
