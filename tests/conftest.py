@@ -16,6 +16,7 @@ TRACED = (
     "integration/api/",
     "integration/heap/",
     "integration/cli/test_profile_cli.py",
+    "integration/coexist/",
     "unit/binding/test_heap_hooks.py",
     "unit/binding/test_engine_rule.py",
 )

@@ -179,6 +179,59 @@ static inline Py_tracefunc compat_profile_hook(PyThreadState *ts)
     return ts->c_profilefunc;
 }
 
+static inline PyObject *compat_trace_obj(PyThreadState *ts)
+{
+    return ts->c_traceobj;
+}
+
+static inline PyObject *compat_profile_obj(PyThreadState *ts)
+{
+    return ts->c_profileobj;
+}
+
+/* Replaces the function of a hook slot that holds one already, leaving
+ * its object (and its reference) where it is: another tool's hook and
+ * memline's forwarding one trade places (hookchain.c).  Because the slot
+ * stays set, nothing else CPython derives from it changes: the tracing
+ * flags, 3.8-3.10's count of tracing threads, 3.12+'s sys.monitoring
+ * events of the legacy hooks (whose shims read the slot at each event).
+ * All versions 3.8-3.13. */
+static inline void compat_replace_trace_func(PyThreadState *ts, Py_tracefunc fn)
+{
+    ts->c_tracefunc = fn;
+}
+
+static inline void compat_replace_profile_func(PyThreadState *ts, Py_tracefunc fn)
+{
+    ts->c_profilefunc = fn;
+}
+
+/* frame's f_trace_lines: whether its trace hook gets line events.  A
+ * tool that does not want a frame's lines turns it off in the call event
+ * (coverage's Python tracer does, for files it does not measure); memline
+ * turns it back on for profiled frames and stops forwarding their lines.
+ * 3.8-3.11; 3.12+ keeps frames opaque and the legacy mode there does not
+ * read it back (1, and the setter does nothing). */
+static inline int compat_frame_trace_lines(PyFrameObject *frame)
+{
+#if !ML_PY_AT_LEAST(3, 12)
+    return frame->f_trace_lines;
+#else
+    (void)frame;
+    return 1;
+#endif
+}
+
+static inline void compat_frame_set_trace_lines(PyFrameObject *frame, int on)
+{
+#if !ML_PY_AT_LEAST(3, 12)
+    frame->f_trace_lines = (char)on;
+#else
+    (void)frame;
+    (void)on;
+#endif
+}
+
 /* 3.11: swaps the calling thread's hooks by plain stores, which 3.11's
  * eval loop reads at each event: no audit event, and no reference changes
  * hands, because memline's hooks carry no object.  One of the two hooks
@@ -196,6 +249,33 @@ static inline void compat_swap_in_trace(PyThreadState *ts, Py_tracefunc trace)
 #else
     (void)ts;
     (void)trace;
+#endif
+}
+
+/* 3.11: our trace hook joins a profile hook that stays (a tool's is
+ * linked behind ours), or our profile hook joins a trace hook that stays
+ * (the trace slot went back to a tool): a few stores, the thread is in
+ * tracing mode already.  The slot joined must be empty.  Elsewhere never
+ * called. */
+static inline void compat_add_trace_in_place(PyThreadState *ts, Py_tracefunc trace)
+{
+#if ML_HOOKS_SWAP_IN_PLACE
+    ts->c_traceobj = NULL;
+    ts->c_tracefunc = trace;
+#else
+    (void)ts;
+    (void)trace;
+#endif
+}
+
+static inline void compat_add_profile_in_place(PyThreadState *ts, Py_tracefunc profile)
+{
+#if ML_HOOKS_SWAP_IN_PLACE
+    ts->c_profileobj = NULL;
+    ts->c_profilefunc = profile;
+#else
+    (void)ts;
+    (void)profile;
 #endif
 }
 
@@ -242,6 +322,24 @@ static inline void compat_clear_thread_trace(PyThreadState *ts)
     _PyEval_SetTrace(ts, NULL, NULL);
 #else
     (void)ts;
+#endif
+}
+
+/* ---- recursion ---- */
+
+/* Gives the calling thread's Python recursion count one level back
+ * (delta 1), or takes it again (-1): @profile's wrapper is a Python frame
+ * between every two levels of a profiled recursion, and must not halve
+ * the depth the recursion limit allows.  3.8-3.10 count up to the limit,
+ * 3.11+ count down what remains. */
+static inline void compat_recursion_credit(PyThreadState *ts, int delta)
+{
+#if ML_PY_AT_LEAST(3, 12)
+    ts->py_recursion_remaining += delta;
+#elif ML_PY_AT_LEAST(3, 11)
+    ts->recursion_remaining += delta;
+#else
+    ts->recursion_depth -= delta;
 #endif
 }
 

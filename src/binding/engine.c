@@ -528,6 +528,13 @@ void engine_on_call(PyFrameObject *frame, ml_code *rec, int fresh, int line)
 
 void engine_on_unprofiled_call(void)
 {
+    /* The count is for the line switch.  Without one (the gate, whose hook
+     * sees every frame while another tool's is linked behind it) events
+     * carry their frame, and the lines and returns of unprofiled frames
+     * are dropped by identity: a count could be left behind by a tool
+     * that takes the hook away inside an unprofiled frame. */
+    if (!line_switch)
+        return;
     ml_thread *t = thread_live();
     if (t && t->unprofiled++ == 0)
         switch_lines(0);
@@ -634,4 +641,110 @@ void engine_on_line(PyFrameObject *frame, int line)
     }
     if (c->limit > 0 && now >= c->limit && c->on && c->on_limit)
         c->on_limit(c, now, frame);
+}
+
+void engine_mark_lost(PyObject *tool)
+{
+    ml_thread *t = thread_live();
+    if (!t)
+        return;
+    linefunc *fn = t->stack[t->depth - 1].fn;
+    if (fn->incomplete)
+        return;
+    fn->incomplete = 1;
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    PySys_FormatStderr("memline: warning: another tool (%R) took the trace hook away inside "
+                       "%s (%s); memline has it back, but lines ran unseen: the report marks "
+                       "%s incomplete\n",
+                       tool ? tool : Py_None, fn->name, fn->filename, fn->name);
+    PyErr_Clear();
+    PyErr_Restore(et, ev, tb);
+}
+
+unsigned engine_depth(void)
+{
+    ml_thread *t = tl_thread;
+    return t && t->gen == engine_gen ? t->depth : 0;
+}
+
+unsigned engine_unwind(unsigned depth)
+{
+    ml_thread *t = thread_live();
+    unsigned popped = 0;
+    while (t && t->depth > depth) {
+        pop_frame(t);
+        popped++;
+    }
+    if (popped)
+        switch_lines(t->depth > 0 && t->unprofiled == 0);
+    return popped;
+}
+
+/* ---- greenlets: shadow stacks set aside ---- */
+
+struct engine_stack {
+    ml_thread t; /* the contents of a thread's state; gen as it was */
+};
+
+engine_stack *engine_stack_new(void)
+{
+    return ml_calloc(1, sizeof(engine_stack));
+}
+
+void engine_stack_free(engine_stack *s)
+{
+    if (!s)
+        return;
+    ml_free(s->t.stack);
+    ml_free(s);
+}
+
+void engine_stack_save(engine_stack *out)
+{
+    ml_thread *t = tl_thread;
+    assert(out->t.stack == NULL && out->t.depth == 0);
+    if (!t)
+        return;
+    if (t->gen == engine_gen && t->depth > 0) {
+        ml_frame *top = &t->stack[t->depth - 1];
+        fold_heap(top);
+        charge(top, read_mem(top->probe), 0);
+    }
+    out->t = *t;
+    t->stack = NULL;
+    t->cap = t->depth = t->unprofiled = 0;
+}
+
+void engine_stack_load(engine_stack *in)
+{
+    ml_thread *t = tl_thread;
+    if (!t) {
+        t = ml_calloc(1, sizeof *t);
+        if (!t)
+            return; /* in keeps its frames */
+        tl_thread = t;
+        pthread_setspecific(thread_key, t);
+    }
+    ml_free(t->stack); /* an empty one, from thread_get or the last save */
+    *t = in->t;
+    in->t.stack = NULL;
+    in->t.cap = in->t.depth = in->t.unprofiled = 0;
+    /* The reading cached for the other greenlet's counters does not fit. */
+    forget_reading();
+    if (t->gen == engine_gen && t->depth > 0) {
+        ml_frame *top = &t->stack[t->depth - 1];
+        top->ival_mem = read_mem(top->probe);
+        top->ival_heap = ml_count.cur;
+        top->ival_native = ml_count.native;
+        memcount_reset_max();
+        if (top->exec_max < ml_count.cur)
+            top->exec_max = ml_count.cur;
+        if (top->exec_native_max < ml_count.native)
+            top->exec_native_max = ml_count.native;
+    }
+    /* The thread's hooks follow the greenlet that runs (the legacy mode's
+     * line switch; the gate is told by the tracer). */
+    switch_lines(t->gen == engine_gen && t->depth > 0 && t->unprofiled == 0);
+    assert(t->gen != engine_gen || thread_ok(t));
 }

@@ -109,6 +109,42 @@ void engine_on_unprofiled_call(void);
 void engine_on_return(PyFrameObject *frame);
 void engine_on_line(PyFrameObject *frame, int line);
 
+/* The number of profiled frames on the calling thread's shadow stack. */
+unsigned engine_depth(void);
+
+/* Pops the calling thread's profiled frames above depth, each charged up
+ * to now as if it returned: a call whose return never came (its events
+ * were lost).  Returns how many were popped. */
+unsigned engine_unwind(unsigned depth);
+
+/* The calling thread's innermost profiled frame ran for a while without
+ * memline's hook (another tool took it away, and memline took it back):
+ * its function is marked incomplete in its report, and a warning says so
+ * once, naming tool (a repr, or NULL).  Never raises. */
+void engine_mark_lost(PyObject *tool);
+
+/* A shadow stack set aside: a greenlet's, while another greenlet runs on
+ * its thread (greenlets.c).  Opaque; owned by whoever holds it. */
+typedef struct engine_stack engine_stack;
+
+/* An empty one, or NULL when out of memory. */
+engine_stack *engine_stack_new(void);
+
+/* Frees s and the frames it holds.  Accepts NULL. */
+void engine_stack_free(engine_stack *s);
+
+/* A switch away from the running greenlet: the open interval of its
+ * innermost profiled frame ends now, charged to its line, and the thread's
+ * shadow stack moves into out (which must be empty; the thread's is then).
+ * Called with the leaving greenlet's heap counters in place. */
+void engine_stack_save(engine_stack *out);
+
+/* A switch to a greenlet: its shadow stack (in, left empty) becomes the
+ * thread's, and the interval of its innermost profiled frame starts now,
+ * so nothing that ran meanwhile is charged to the line it switched on.
+ * Called with that greenlet's heap counters in place. */
+void engine_stack_load(engine_stack *in);
+
 /* Reads the memory a probe measures, in bytes.  On a failed read it returns
  * the last good value of that kind.  Never raises. */
 int64_t engine_read(const ml_probe *probe);

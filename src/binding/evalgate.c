@@ -16,6 +16,8 @@
 
 #include "compat.h"
 #include "engine.h"
+#include "hookchain.h"
+#include "pyutil.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -26,45 +28,17 @@ static int gate_in;
 
 /* Each call through the gate nests a C call of the eval loop, as every
  * Python call did before 3.11, so a deep recursion can run out of C stack
- * where plain 3.11 would not.  Below this thread's floor (its stack's low
- * end plus STACK_MARGIN, for the C code that frames call) the gate refuses
- * the frame with a RecursionError instead of crashing.  0: not looked up
- * yet; 1: unknown, no guard. */
-#define STACK_MARGIN ((uintptr_t)256 * 1024)
+ * where plain 3.11 would not: the gate refuses the frame with a
+ * RecursionError first (pyutil.h). */
 #define BYTES_PER_LEVEL 512 /* measured: about 400 on x86-64 */
-static __thread uintptr_t stack_floor __attribute__((tls_model("initial-exec")));
+#define STACK_HINT " (under memline, deeper recursion needs MEMLINE_TRACER=legacy)"
 
-static uintptr_t find_stack_floor(void)
-{
-    uintptr_t floor = 1;
-    pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-        void *addr;
-        size_t size;
-        if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size > 2 * STACK_MARGIN)
-            floor = (uintptr_t)addr + STACK_MARGIN;
-        pthread_attr_destroy(&attr);
-    }
-    return floor;
-}
-
-/* Whether the calling thread's C stack is nearly full at here; sets
- * RecursionError if it is.  Out of line: the common case is one compare. */
-__attribute__((noinline)) static int stack_full(uintptr_t here)
-{
-    if (stack_floor == 0)
-        stack_floor = find_stack_floor();
-    if (here >= stack_floor)
-        return 0;
-    PyErr_SetString(PyExc_RecursionError,
-                    "maximum recursion depth exceeded: the C stack is nearly full "
-                    "(under memline, deeper recursion needs MEMLINE_TRACER=legacy)");
-    return 1;
-}
-
+/* Our hook alone in the trace slot, or nothing.  Only while no tool is
+ * linked behind ours (the slot's object is then NULL, and stays so). */
 static inline void set_lines(PyThreadState *ts, int on)
 {
     compat_gate_set_trace(ts, on ? gate_hook : NULL);
+    chain_own(CHAIN_TRACE);
 }
 
 /* Whether frame's code is profiled by a profiler that is on.  Most code
@@ -79,28 +53,40 @@ static inline int traced(compat_iframe *frame)
 
 static PyObject *gate_eval(PyThreadState *ts, compat_iframe *frame, int throwflag)
 {
-    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-    if (__builtin_expect(here < stack_floor, 0) || __builtin_expect(stack_floor == 0, 0)) {
-        if (stack_full(here))
-            return NULL; /* the caller pops the frame, as after the eval
-                            loop's own recursion check */
-    }
+    if (ml_stack_full((uintptr_t)__builtin_frame_address(0), STACK_HINT))
+        return NULL; /* the caller pops the frame, as after the eval loop's
+                        own recursion check */
     Py_tracefunc cur = compat_trace_hook(ts);
-    /* Another tool's line hook (a debugger, coverage) is left alone. */
-    if (cur != NULL && cur != gate_hook)
-        return compat_eval_default(ts, frame, throwflag);
+    if (cur != NULL && (cur != gate_hook || chain_trace_linked(compat_trace_obj(ts)))) {
+        /* Another tool traces this thread (a debugger, coverage): its hook
+         * is linked behind ours, which then stays on in every frame, since
+         * the tool wants them all; memline's work is on profiled frames
+         * only, and the cost is the tool's plus that. */
+        if (cur != gate_hook)
+            chain_adopt(ts, CHAIN_TRACE, gate_hook);
+        PyObject *r = compat_eval_default(ts, frame, throwflag);
+        /* The tool let go inside (pdb's continue): a profiled caller gets
+         * its lines back. */
+        if (compat_trace_hook(ts) == NULL && gate_in && traced(compat_current_iframe(ts)))
+            set_lines(ts, 1);
+        return r;
+    }
     int want = traced(frame);
     /* The caller's state, to restore.  A profiled caller whose lines are off
-     * lost them to another tool that has let go (sys.settrace(None) after
-     * a debugger): it gets them back when this call returns. */
+     * lost them to another tool that took the hook away (from C, unseen):
+     * it gets them back when this call returns, and its report says that
+     * lines ran unseen. */
     int had = cur != NULL || traced(compat_current_iframe(ts));
+    if (cur == NULL && had)
+        engine_mark_lost(NULL);
     if (want == had && (cur != NULL) == had)
         return compat_eval_default(ts, frame, throwflag);
     set_lines(ts, want);
     PyObject *r = compat_eval_default(ts, frame, throwflag);
-    /* Back in the caller's eval loop, which needs the caller's state. */
+    /* Back in the caller's eval loop, which needs the caller's state,
+     * unless a tool's hook came in meanwhile (it stays, linked or not). */
     cur = compat_trace_hook(ts);
-    if (cur == NULL || cur == gate_hook)
+    if (cur == NULL || (cur == gate_hook && !chain_trace_linked(compat_trace_obj(ts))))
         set_lines(ts, had && gate_in);
     return r;
 }
@@ -115,8 +101,7 @@ int evalgate_install(Py_tracefunc hook)
     /* A recursion limit raised beyond what this thread's C stack holds at
      * the gate's cost per level: trace without the gate, which does not
      * cost C stack. */
-    if (stack_floor == 0)
-        stack_floor = find_stack_floor();
+    uintptr_t stack_floor = ml_stack_floor_get();
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
     if (stack_floor > 1 && (here <= stack_floor ||
                             (here - stack_floor) / BYTES_PER_LEVEL < (uintptr_t)Py_GetRecursionLimit()))
@@ -147,6 +132,42 @@ void evalgate_resume_lines(void)
     PyThreadState *ts = PyThreadState_Get();
     if (gate_in && compat_trace_hook(ts) == NULL)
         set_lines(ts, 1);
+    else if (gate_in)
+        evalgate_adopt();
+}
+
+void evalgate_switched(PyObject *frame)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    if (!gate_in || chain_linked(ts, CHAIN_TRACE, gate_hook))
+        return;
+    Py_tracefunc cur = compat_trace_hook(ts);
+    if (cur != NULL && cur != gate_hook)
+        return; /* a tool's, linked at the next frame start */
+    int on = 0;
+    if (frame && PyFrame_Check(frame)) {
+        PyCodeObject *code = compat_frame_code((PyFrameObject *)frame);
+        on = compat_code_has_extra(code) && engine_code_traced(code);
+        Py_DECREF(code);
+    }
+    /* Only the function: greenlet gives each greenlet back the tracing
+     * flag it had, which was right for its frame when it switched out. */
+    compat_replace_trace_func(ts, on ? gate_hook : NULL);
+    chain_own(CHAIN_TRACE);
+}
+
+void evalgate_adopt(void)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    if (!gate_in)
+        return;
+    Py_tracefunc cur = compat_trace_hook(ts);
+    if (cur != NULL && cur != gate_hook)
+        chain_adopt(ts, CHAIN_TRACE, gate_hook);
+    else if (cur == NULL && traced(compat_current_iframe(ts)))
+        set_lines(ts, 1);
+    else if (cur == NULL)
+        chain_own(CHAIN_TRACE);
 }
 
 #else
@@ -168,6 +189,15 @@ int evalgate_active(void)
 
 void evalgate_resume_lines(void)
 {
+}
+
+void evalgate_adopt(void)
+{
+}
+
+void evalgate_switched(PyObject *frame)
+{
+    (void)frame;
 }
 
 #endif

@@ -28,4 +28,13 @@ int evalgate_active(void);
  * another tool's line hook holds it.  For when that tool let go. */
 void evalgate_resume_lines(void);
 
+/* Another tool set or cleared the calling thread's trace hook (through
+ * sys.settrace): its hook is linked behind ours now, or, when it let go,
+ * the current frame gets memline's lines back if it is profiled. */
+void evalgate_adopt(void);
+
+/* The calling thread switched greenlets: the trace hook is set for frame
+ * (the frame that resumes, or NULL), unless a tool's is linked. */
+void evalgate_switched(PyObject *frame);
+
 #endif

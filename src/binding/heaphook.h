@@ -50,6 +50,20 @@ static inline void heaphook_unhide(int64_t bytes)
     ml_count.cur += bytes;
 }
 
+/* The calling thread's counters, copied whole, and put back: for what
+ * runs on the thread but is no line's (another tool's hook, which memline
+ * forwards events to), and for greenlets, each of which keeps its own
+ * counters while the others run on the thread. */
+static inline void heaphook_save(memcount *out)
+{
+    *out = ml_count;
+}
+
+static inline void heaphook_restore(const memcount *in)
+{
+    ml_count = *in;
+}
+
 /* Works out whether this interpreter's allocators can be accounted (plain
  * pymalloc or malloc; not debug hooks, not a foreign allocator).  Returns 0,
  * or -1 with an exception set.  Called once, from module init. */

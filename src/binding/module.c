@@ -10,7 +10,9 @@
 #include "core/mlerr.h"
 #include "engine.h"
 #include "core/memcount.h"
+#include "greenlets.h"
 #include "heaphook.h"
+#include "hookchain.h"
 #include "native.h"
 #include "profiler.h"
 #include "proftype.h"
@@ -337,8 +339,8 @@ PyMODINIT_FUNC PyInit__memline(void)
         return NULL;
     if (pyutil_init(m) < 0 || PyModule_AddStringConstant(m, "__version__", MEMLINE_VERSION) < 0 ||
         engine_init() < 0 || heaphook_init() < 0 || native_init() < 0 || tracer_init(m) < 0 ||
-        proftype_init(m) < 0 ||
-        wrapper_init_type(m) < 0 || stamper_init_type(m) < 0) {
+        proftype_init(m) < 0 || wrapper_init_type(m) < 0 || stamper_init_type(m) < 0 ||
+        greenlets_init() < 0 || chain_init() < 0) {
         Py_DECREF(m);
         return NULL;
     }

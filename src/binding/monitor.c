@@ -206,21 +206,33 @@ static int set_local(PyObject *code, long events)
     return call_tool("set_local_events", "(iOl)", tool, code, events);
 }
 
-/* A free tool id, preferring the one sys.monitoring sets aside for
- * profilers; -1 when all are taken. */
+/* A free tool id: 3 or 4, which sys.monitoring's convention leaves free,
+ * else 2, the profilers' (cProfile's: taking it first made
+ * cProfile.Profile().enable() inside a profiled function raise "Another
+ * profiling tool is already active"), else -1.  Then the owners of the
+ * ids memline may use are named in one warning line, and the caller falls
+ * back to the legacy hooks. */
 static int free_tool_id(void)
 {
-    static const int candidates[] = {2, 3, 4};
-    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
-        PyObject *owner = PyObject_CallMethod(monitoring, "get_tool", "i", candidates[i]);
-        if (!owner)
-            return -1;
-        int taken = owner != Py_None;
-        Py_DECREF(owner);
-        if (!taken)
-            return candidates[i];
+    static const int candidates[] = {3, 4, 2};
+    enum { NCAND = sizeof candidates / sizeof candidates[0] };
+    PyObject *owners[NCAND] = {NULL};
+    int id = -1;
+    for (int i = 0; i < NCAND && id < 0; i++) {
+        owners[i] = PyObject_CallMethod(monitoring, "get_tool", "i", candidates[i]);
+        if (!owners[i])
+            goto done;
+        if (owners[i] == Py_None)
+            id = candidates[i];
     }
-    return -1;
+    if (id < 0)
+        PySys_FormatStderr("memline: warning: sys.monitoring tool ids 3, 4 and 2 are taken "
+                           "(by %R, %R, %R); memline traces with the legacy hooks\n",
+                           owners[0], owners[1], owners[2]);
+done:
+    for (int i = 0; i < NCAND; i++)
+        Py_XDECREF(owners[i]);
+    return id;
 }
 
 static void release(void)
@@ -306,6 +318,28 @@ int monitor_active(void)
     return tool >= 0;
 }
 
+void monitor_trace_set(void)
+{
+#if ML_PY_AT_LEAST(3, 13)
+    /* 3.13's breakpoint() stops at once by turning on opcode events for
+     * the frames on the stack (sys.settrace through sys.monitoring); while
+     * another tool has local events on the running code, the running
+     * frame's instructions are not re-instrumented for them, and pdb
+     * stopped one line later (coverage's sysmon core sees the same,
+     * coveragepy#2095).  restart_events() has every code object
+     * instrumented afresh before it runs on; memline's own disabled
+     * events come back once, and are disabled again. */
+    if (tool < 0)
+        return;
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    PyObject *r = PyObject_CallMethod(monitoring, "restart_events", NULL);
+    Py_XDECREF(r);
+    PyErr_Clear();
+    PyErr_Restore(et, ev, tb);
+#endif
+}
+
 /* Each code unit's line, for the jump events, in one pass over
  * code.co_lines() (-1 where no line), handed to code's record.  Without it
  * (out of memory) jumps within a line go unreported. */
@@ -380,6 +414,10 @@ void monitor_remove(void)
 int monitor_active(void)
 {
     return 0;
+}
+
+void monitor_trace_set(void)
+{
 }
 
 void monitor_code_added(PyCodeObject *code)

@@ -27,6 +27,10 @@ void monitor_remove(void);
 /* Whether the mode is in. */
 int monitor_active(void);
 
+/* A sys.settrace tool was set while the mode is in (3.13+: see
+ * monitor.c).  Never leaves an exception set. */
+void monitor_trace_set(void);
+
 /* A code object became profiled: its events go on now if the mode is
  * in, else when it goes in.  Never leaves an exception set. */
 void monitor_code_added(PyCodeObject *code);

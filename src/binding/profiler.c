@@ -8,6 +8,7 @@
 #include "core/mlerr.h"
 #include "core/mlunits.h"
 #include "core/memcount.h"
+#include "greenlets.h"
 #include "heaphook.h"
 #include "native.h"
 #include "tracer.h"
@@ -189,6 +190,7 @@ int profiler_enable(MLProfiler *prof)
 {
     if (prof->client.on)
         return 0;
+    greenlets_notice();
     if (session_acquire() < 0)
         return -1;
     prof->native_on = prof->native && native_want();

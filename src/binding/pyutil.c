@@ -1,7 +1,10 @@
-/* pyutil: ProfileError and functools.partial for the binding. */
+/* pyutil: ProfileError, functools.partial and the C stack guard for the
+ * binding. */
 #include "pyutil.h"
 
 #include "compat.h"
+
+#include <pthread.h>
 
 PyObject *ml_ProfileError;
 
@@ -30,4 +33,34 @@ PyObject *ml_partial(PyObject *callable, PyObject *kw)
     Py_XDECREF(args);
     Py_DECREF(partial);
     return r;
+}
+
+#define STACK_MARGIN ((uintptr_t)256 * 1024)
+
+__thread uintptr_t ml_stack_floor __attribute__((tls_model("initial-exec")));
+
+uintptr_t ml_stack_floor_get(void)
+{
+    if (ml_stack_floor != 0)
+        return ml_stack_floor;
+    uintptr_t floor = 1;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void *addr;
+        size_t size;
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size > 2 * STACK_MARGIN)
+            floor = (uintptr_t)addr + STACK_MARGIN;
+        pthread_attr_destroy(&attr);
+    }
+    ml_stack_floor = floor;
+    return floor;
+}
+
+int ml_stack_full_slow(uintptr_t here, const char *hint)
+{
+    if (here >= ml_stack_floor_get())
+        return 0;
+    PyErr_Format(PyExc_RecursionError,
+                 "maximum recursion depth exceeded: the C stack is nearly full%s", hint);
+    return 1;
 }

@@ -32,6 +32,20 @@ static int write_sbuf(PyObject *stream, sbuf *b)
     return rc;
 }
 
+static int write_note(PyObject *stream, const linefunc *fn)
+{
+    PyObject *note = PyUnicode_FromFormat(
+        "memline: incomplete: %s (%s): some calls lost their events to another tool; "
+        "the table below lacks lines\n",
+        fn->name, fn->filename);
+    if (!note)
+        return -1;
+    PyObject *r = PyObject_CallMethod(stream, "write", "O", note);
+    Py_DECREF(note);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
 int profiler_func_ran(const linefunc *fn)
 {
     for (int i = 0; i < fn->nlines; i++)
@@ -139,6 +153,10 @@ int profiler_show(MLProfiler *prof, PyObject *stream, int precision, int native_
         goto done;
     for (size_t i = 0; i < linetab_count(prof->tab); i++) {
         const linefunc *fn = linetab_get(prof->tab, i);
+        /* Never a table that silently lacks lines: a line before it (or
+         * alone, when nothing was seen) says this function's is partial. */
+        if (fn->incomplete && write_note(stream, fn) < 0)
+            goto done;
         if (profiler_func_ran(fn) && show_func(stream, linecache, fn, &fmt, &b) < 0)
             goto done;
     }

@@ -42,6 +42,22 @@ const char *tracer_mode(void);
  * now.  Never leaves an exception set. */
 void tracer_code_added(PyCodeObject *code);
 
+/* Links another tool's hook that the calling thread got since memline
+ * last looked behind memline's, or puts memline's back where a tool let
+ * go (a profiled call through @profile's wrapper asks).  Cannot fail. */
+void tracer_adopt(void);
+
+/* A function is about to be profiled (a wrapper is made): before 3.12,
+ * memline's hook goes in front of another tool's trace hook of the
+ * calling thread now, and sys.settrace links those set later, so that
+ * the tool never sees memline's wrappers, also on the first profiled
+ * call.  Cannot fail. */
+void tracer_link_tools(void);
+
+/* The calling thread switched greenlets and frame (NULL for a greenlet
+ * that starts) resumes: the hooks follow.  Cannot fail. */
+void tracer_switched(PyObject *frame);
+
 /* Another tool's line hook (pdb's) may have replaced ours on the calling
  * thread: keep getting this thread's calls and returns, and take its line
  * events back now if that tool has let go already. */

@@ -31,4 +31,9 @@ void legacy_lines(int on);
  * hook back if pdb let go (tracer_take_back_lines). */
 void legacy_take_back_lines(void);
 
+/* Another tool may have set or cleared a hook of the calling thread
+ * (sys.settrace, sys.setprofile, or at a profiled call): link it behind
+ * ours, or put ours back where it let go. */
+void legacy_adopt(void);
+
 #endif

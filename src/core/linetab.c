@@ -120,6 +120,8 @@ linestat *linefunc_row(linefunc *fn, int line)
 void linetab_reset(linetab *tab)
 {
     assert(linetab_ok(tab));
-    for (size_t i = 0; i < tab->nfuncs; i++)
+    for (size_t i = 0; i < tab->nfuncs; i++) {
         memset(tab->funcs[i]->rows, 0, (size_t)tab->funcs[i]->nlines * sizeof(linestat));
+        tab->funcs[i]->incomplete = 0;
+    }
 }

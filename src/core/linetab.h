@@ -36,6 +36,8 @@ typedef struct linefunc {
     int first;
     int nlines;
     linestat *rows;
+    int incomplete; /* some call's events were lost (another tool took the
+                       hook): the report says so */
 } linefunc;
 
 typedef struct linetab linetab;

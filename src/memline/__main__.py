@@ -101,13 +101,38 @@ def _exit_status(code):
     return 1
 
 
+def _without_wrappers(tb):
+    """tb without the frames of @profile's wrappers (code named <memline>,
+    between a caller and the profiled function: memline's, not the
+    program's)."""
+    head = prev = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename != "<memline>":
+            if prev is None:
+                head = tb
+            else:
+                prev.tb_next = tb
+            prev = tb
+        tb = tb.tb_next
+    if prev is not None:
+        prev.tb_next = None
+    return head
+
+
 def _user_traceback(exc):
-    """exc's traceback without memline's own frames at its head."""
+    """exc's traceback without memline's own frames at its head, nor its
+    wrappers' frames anywhere (nor in the exceptions it chains)."""
     tb = exc.__traceback__
     here = os.path.abspath(__file__)
     while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) == here:
         tb = tb.tb_next
-    return tb
+    seen = {id(exc)}
+    chained = exc.__cause__ or exc.__context__
+    while chained is not None and id(chained) not in seen:
+        seen.add(id(chained))
+        chained.__traceback__ = _without_wrappers(chained.__traceback__)
+        chained = chained.__cause__ or chained.__context__
+    return _without_wrappers(tb)
 
 
 def _new_main(**attrs):
