@@ -383,6 +383,7 @@ def test_exception_from_nested_unprofiled_call():
         outer(4 * M)
     block = only_block(out.getvalue())
     assert near(block.find("KEEP.append(bytearray(M))").bytes("heap_incr"), M)
+    assert block.find("helper(n)").seen, out.getvalue()
     assert near(block.find("helper(n)").bytes("heap_incr"), 4 * M)
     assert block.find("return n").seen is False
 
