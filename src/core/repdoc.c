@@ -6,9 +6,13 @@
 #include "mlalloc.h"
 #include "mlerr.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Invariant: tab holds nfuncs functions; funcs[i].fn is its i-th and
  * funcs[i].src points into the JSON tree's strings (or at ""), so root
@@ -239,4 +243,58 @@ void repdoc_free(repdoc *doc)
 const repview *repdoc_view(const repdoc *doc)
 {
     return &doc->view;
+}
+
+int repdoc_load_file(const char *path, repdoc **out, repdoc_err *err)
+{
+    repdoc_err unused;
+    if (!err)
+        err = &unused;
+    *out = NULL;
+    err->line = err->column = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = ML_OK;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    struct stat st;
+    if (fd < 0) {
+        rc = ml_err_from_errno(errno);
+        snprintf(err->msg, sizeof err->msg, "%s", strerror(errno));
+        goto done;
+    }
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        rc = ML_EINVAL;
+        snprintf(err->msg, sizeof err->msg, "is a directory");
+        goto done;
+    }
+    for (;;) {
+        if (len + 1 >= cap) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            char *nbuf = ncap <= REPDOC_MAX_BYTES + 65536 ? ml_realloc(buf, ncap) : NULL;
+            if (!nbuf) {
+                rc = ncap <= REPDOC_MAX_BYTES + 65536 ? ML_ENOMEM : ML_EFORMAT;
+                snprintf(err->msg, sizeof err->msg, "%s", rc == ML_ENOMEM ? ml_strerror(rc)
+                         : "larger than 1 GiB: not a report memline wrote");
+                goto done;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = errno == EISDIR ? ML_EINVAL : ml_err_from_errno(errno);
+            snprintf(err->msg, sizeof err->msg, "%s", strerror(errno));
+            goto done;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    rc = repdoc_load(buf ? buf : "", len, out, err);
+done:
+    if (fd >= 0)
+        close(fd);
+    ml_free(buf);
+    return rc;
 }

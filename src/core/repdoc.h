@@ -64,6 +64,15 @@ typedef struct repdoc_err {
 int repdoc_load(const char *text, size_t len, repdoc **out, repdoc_err *err);
 void repdoc_free(repdoc *doc); /* accepts NULL */
 
+/* The largest file repdoc_load_file reads. */
+#define REPDOC_MAX_BYTES ((size_t)1 << 30)
+
+/* repdoc_load on the contents of path.  Returns as repdoc_load does, or
+ * ML_ENOENT, ML_EACCES, ML_EIO (the file cannot be read; err says so),
+ * ML_EINVAL (path is a directory) or ML_EFORMAT (larger than
+ * REPDOC_MAX_BYTES). */
+int repdoc_load_file(const char *path, repdoc **out, repdoc_err *err);
+
 /* The document as a view, valid until repdoc_free. */
 const repview *repdoc_view(const repdoc *doc);
 

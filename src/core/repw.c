@@ -56,6 +56,23 @@ void repw_html(repw *w, const char *s)
         w->rc = escape_html(w->b, s ? s : "");
 }
 
+void repw_plain(repw *w, const char *s)
+{
+    for (const char *p = s ? s : ""; w->rc == ML_OK && *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '\t' || (c >= 0x20 && c != 0x7f)) {
+            const char *run = p;
+            while (p[1] && ((unsigned char)p[1] == '\t' ||
+                            ((unsigned char)p[1] >= 0x20 && (unsigned char)p[1] != 0x7f)))
+                p++;
+            w->rc = sbuf_append(w->b, run, (size_t)(p - run) + 1);
+        } else {
+            char pic[4] = {(char)0xe2, (char)0x90, (char)(c == 0x7f ? 0xa1 : 0x80 + c), 0};
+            w->rc = sbuf_puts(w->b, pic);
+        }
+    }
+}
+
 void repw_json(repw *w, const char *s)
 {
     if (w->rc != ML_OK)

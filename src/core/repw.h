@@ -18,6 +18,9 @@ void repw_printf(repw *w, const char *fmt, ...) __attribute__((format(printf, 2,
 void repw_puts(repw *w, const char *s);
 void repw_xml(repw *w, const char *s);  /* escape_xml: attributes, names, paths */
 void repw_html(repw *w, const char *s); /* escape_html: text shown as written */
+/* s for a terminal: control characters but tab become their Control
+ * Pictures, so no escape sequence from a file reaches the terminal. */
+void repw_plain(repw *w, const char *s);
 void repw_json(repw *w, const char *s); /* a JSON string literal, or null for NULL */
 /* bytes as MiB with precision digits; sign forces a '+' on positive values. */
 void repw_mib(repw *w, int64_t bytes, int precision, int sign);
