@@ -32,6 +32,8 @@ static void cell(repw *w, const linestat *s, int64_t v, int width, int p, int si
     char buf[64];
     if (!s && !sign)
         snprintf(buf, sizeof buf, "-");
+    else if (sign && v == 0)
+        snprintf(buf, sizeof buf, "%.*f", p, 0.0);
     else
         snprintf(buf, sizeof buf, sign ? "%+.*f" : "%.*f", p, ml_mib(v));
     repw_printf(w, "%*s", width, buf);
@@ -112,7 +114,7 @@ static void counts(const repdiff *d, size_t c[4], size_t *unlisted)
 int repdiff_text(sbuf *out, const repdiff *d, const char *old_name, const char *new_name,
                  int precision)
 {
-    int p = precision < 0 ? 0 : precision > 12 ? 12 : precision, width = p + 8;
+    int p = precision < 0 ? 0 : precision > 12 ? 12 : precision, width = p + 7;
     size_t len = out->len, c[4], unlisted;
     repw w = {out, ML_OK};
     repw_puts(&w, "memline diff: ");
@@ -143,9 +145,9 @@ int repdiff_text(sbuf *out, const repdiff *d, const char *old_name, const char *
                 text_line(&w, &f->lines[i], d->heap, width, p);
     }
     counts(d, c, &unlisted);
-    repw_printf(&w, "\n%zu line%s changed, %zu edited, %zu added, %zu removed", c[REPDIFF_SAME],
-                c[REPDIFF_SAME] == 1 ? "" : "s", c[REPDIFF_EDITED], c[REPDIFF_ADDED],
-                c[REPDIFF_REMOVED]);
+    size_t total = c[0] + c[1] + c[2] + c[3];
+    repw_printf(&w, "\n%zu line%s changed (%zu edited, %zu added, %zu removed)", total,
+                total == 1 ? "" : "s", c[REPDIFF_EDITED], c[REPDIFF_ADDED], c[REPDIFF_REMOVED]);
     if (unlisted)
         repw_printf(&w, "; %zu more changed by less than %lld bytes", unlisted,
                     (long long)d->min_change);

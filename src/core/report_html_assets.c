@@ -107,7 +107,7 @@ void rhtml_open(repw *w, int fragment, const char *title, int precision)
                      "<meta name=\"color-scheme\" content=\"light dark\">\n"
                      "<meta name=\"viewport\" content=\"width=device-width\">\n<title>");
         repw_xml(w, title);
-        repw_printf(w, "</title>\n<style>\nbody{margin:0}\n%s</style>\n</head>\n<body>\n",
+        repw_printf(w, "</title>\n<style>\nbody{margin:0}\n.mlr{min-height:100vh;box-sizing:border-box}\n%s</style>\n</head>\n<body>\n",
                     rhtml_css);
     }
     repw_printf(w, "<div class=\"mlr\" data-precision=\"%d\">\n", precision);

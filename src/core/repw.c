@@ -82,5 +82,5 @@ void repw_json(repw *w, const char *s)
 
 void repw_mib(repw *w, int64_t bytes, int precision, int sign)
 {
-    repw_printf(w, sign ? "%+.*f" : "%.*f", precision, ml_mib(bytes));
+    repw_printf(w, sign && bytes ? "%+.*f" : "%.*f", precision, ml_mib(bytes));
 }
