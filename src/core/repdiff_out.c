@@ -213,7 +213,7 @@ static void html_line(repw *w, const repdiff_line *l, int heap, int64_t scale, i
     else
         repw_puts(w, "-");
     repw_puts(w, ": ");
-    repw_xml(w, src);
+    repw_html(w, src);
     for (int g = heap ? 0 : 2; g < 3; g++)
         tip_pair(w, group_names[g], l, g, p);
     repw_printf(w, "&#10;%-11s %llu &#8594; %llu\">", "Occurrences",
@@ -333,7 +333,7 @@ int repdiff_html(sbuf *out, const repdiff *d, const char *old_name, const char *
         const repdiff_func *f = &d->funcs[k];
         const repfunc *any = f->new ? f->new : f->old;
         repw_puts(&w, "<tr data-tip=\"");
-        repw_xml(&w, any->fn->name);
+        repw_html(&w, any->fn->name);
         rhtml_tip_mib(&w, "Growth", f->growth, p, 1);
         repw_printf(&w, "\"><td class=\"mlr-t\"><a href=\"#mld-f%zu\">", k + 1);
         repw_html(&w, any->fn->name);

@@ -78,7 +78,7 @@ static void tip(repw *w, const linefunc *fn, int i, const char *src, int heap, i
 {
     const linestat *r = &fn->rows[i];
     repw_printf(w, " data-tip=\"Line %d: ", fn->first + i);
-    repw_xml(w, src);
+    repw_html(w, src);
     rhtml_tip_mib(w, "Mem usage", r->mem_max, p, 0);
     rhtml_tip_mib(w, "Increment", r->mem_incr, p, 1);
     repw_printf(w, "&#10;%-12s %llu", "Occurrences", (unsigned long long)r->occurrences);
@@ -185,7 +185,7 @@ static void summary(repw *w, const repview *v, const ranked *order, const char *
         for (int i = 0; i < fn->nlines; i++)
             total += fn->rows[i].seen ? fn->rows[i].mem_incr : 0;
         repw_puts(w, "<tr data-tip=\"");
-        repw_xml(w, fn->name);
+        repw_html(w, fn->name);
         rhtml_tip_mib(w, heap ? "Heap peak" : "Mem usage", order[k].peak, p, 0);
         rhtml_tip_mib(w, "Increment", total, p, 1);
         repw_printf(w, "\"><td class=\"mlr-t\"><a href=\"#%s-f%zu\">", prefix,
