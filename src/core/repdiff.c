@@ -72,11 +72,26 @@ static int cmp_u16(const void *p, const void *q)
     return (x > y) - (x < y);
 }
 
-/* Whether two stripped texts are alike: the Dice coefficient of their
- * byte pairs (over the first 1024 bytes) is at least 0.6.  -1 when out
- * of memory. */
+/* The length of the word a stripped line starts with: the name it
+ * assigns or the keyword it begins with. */
+static size_t word_len(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (s[i] == '_' || s[i] == '.' || (s[i] >= '0' && s[i] <= '9') ||
+                     ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z')))
+        i++;
+    return i;
+}
+
+/* Whether two stripped texts are alike, one an edit of the other: they
+ * start with the same word (so `a = f(1)` is not an edit of `b = f(1)`),
+ * and the Dice coefficient of their byte pairs (over the first 1024
+ * bytes) is at least 0.6.  -1 when out of memory. */
 static int alike(const char *x, size_t xn, const char *y, size_t yn)
 {
+    size_t wx = word_len(x, xn), wy = word_len(y, yn);
+    if (wx != wy || memcmp(x, y, wx) != 0)
+        return 0;
     xn = xn > 1024 ? 1024 : xn;
     yn = yn > 1024 ? 1024 : yn;
     if (xn < 2 || yn < 2)

@@ -5,6 +5,7 @@ where the list comprehension became a generator expression."""
 import json
 import os
 import re
+import subprocess
 
 from helpers import REPO, run_memline
 
@@ -55,3 +56,13 @@ def profile_to(path, program, *options):
     assert r.returncode == 0, r.stderr
     with open(path, encoding="utf-8") as f:
         return r, json.load(f)
+
+
+def memline_binary():
+    """The standalone binary: $MEMLINE_BIN (make sets it), else built."""
+    if os.environ.get("MEMLINE_BIN"):
+        return os.path.abspath(os.environ["MEMLINE_BIN"])
+    subprocess.run(["make", "-s", "bin"], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    out = subprocess.run(["make", "-s", "--no-print-directory", "print-memline"], cwd=REPO,
+                         check=True, capture_output=True, text=True).stdout.strip()
+    return os.path.join(REPO, out)
