@@ -219,15 +219,21 @@ static void html_line(repw *w, const repdiff_line *l, int heap, int64_t scale, i
     repw_printf(w, "&#10;%-11s %llu &#8594; %llu\">", "Occurrences",
                 l->old ? (unsigned long long)l->old->occurrences : 0ull,
                 l->new ? (unsigned long long)l->new->occurrences : 0ull);
-    repw_printf(w, "<td data-v=\"%d\">%d</td><td data-v=\"%d\">%d</td>", l->old_line,
-                l->old_line, l->new_line, l->new_line);
+    for (int side = 0; side < 2; side++) {
+        int n = side ? l->new_line : l->old_line;
+        if (n)
+            repw_printf(w, "<td data-v=\"%d\">%d</td>", n, n);
+        else
+            repw_puts(w, "<td>&#8211;</td>");
+    }
     if (heap) {
         int64_t o = l->old ? l->old->heap_peak : 0, n = l->new ? l->new->heap_peak : 0;
         double po = scale > 0 ? 100.0 * (double)o / (double)scale : 0;
         double pn = scale > 0 ? 100.0 * (double)n / (double)scale : 0;
         repw_printf(w, "<td class=\"mlr-bar\" data-v=\"%lld\"><span class=\"mlr-track mlr-two\">"
                        "<span class=\"mlr-fill mlr-old\" style=\"width:%.1f%%\"></span>"
-                       "<span class=\"mlr-fill mlr-peak\" style=\"width:%.1f%%\"></span></span>",
+                       "<span class=\"mlr-fill mlr-peak\" style=\"width:%.1f%%\"></span></span>"
+                       "<span class=\"mlr-v mlr-v2\">",
                     (long long)n, po < 0 ? 0 : po > 100 ? 100 : po, pn < 0 ? 0 : pn > 100 ? 100 : pn);
         if (l->old)
             repw_mib(w, o, p, 0);
@@ -238,7 +244,7 @@ static void html_line(repw *w, const repdiff_line *l, int heap, int64_t scale, i
             repw_mib(w, n, p, 0);
         else
             repw_puts(w, "-");
-        repw_puts(w, "</td>");
+        repw_puts(w, "</span></td>");
         html_delta(w, l->d_peak, p);
         html_delta(w, l->d_hincr, p);
     }

@@ -45,7 +45,9 @@ const char rhtml_css[] =
     ".mlr td.mlr-src{text-align:left;white-space:pre;tab-size:8;-moz-tab-size:8;"
     "padding-left:14px}\n"
     ".mlr td.mlr-src del{color:var(--mute)}\n"
-    ".mlr td.mlr-bar{min-width:190px}\n"
+    ".mlr td.mlr-bar{text-align:left}\n"
+    ".mlr .mlr-v{display:inline-block;min-width:6.5em;text-align:right}\n"
+    ".mlr .mlr-v2{min-width:11em}\n"
     ".mlr .mlr-track{display:inline-block;vertical-align:middle;width:110px;height:11px;"
     "background:var(--track);border-radius:2px;margin-right:6px;text-align:left;"
     "overflow:hidden}\n"
@@ -186,10 +188,11 @@ void rhtml_bar(repw *w, int64_t v, int64_t scale, const char *cls, int precision
     if (pct > 100)
         pct = 100;
     repw_printf(w, "<td class=\"mlr-bar\" data-v=\"%lld\"><span class=\"mlr-track\">"
-                   "<span class=\"mlr-fill %s%s\" style=\"width:%.1f%%\"></span></span>",
+                   "<span class=\"mlr-fill %s%s\" style=\"width:%.1f%%\"></span></span>"
+                   "<span class=\"mlr-v\">",
                 (long long)v, cls, v < 0 ? " mlr-neg" : "", pct);
     repw_mib(w, v, precision, sign);
-    repw_puts(w, "</td>");
+    repw_puts(w, "</span></td>");
 }
 
 void rhtml_mib(repw *w, int64_t v, int precision, int sign, int known)

@@ -54,7 +54,7 @@ def test_screenshot_longest_heap_peak_bar_is_the_list_comprehension(chromium, tm
     assert 'class="mlr-idle"' in rows[10]
     peak = [l for l in doc["functions"][0]["lines"] if l["source"] == LISTCOMP][0]["heap_peak"]
     assert '<td class="mlr-bar" data-v="%d">' % peak in rows[14]
-    assert "</span></span>%.3f</td>" % (peak / MIB) in rows[14]
+    assert "<span class=\"mlr-v\">%.3f</span></td>" % (peak / MIB) in rows[14]
     im = screenshot(chromium, page, tmp_path / "seed.png")
     long_bars = [b for b in bands(im, PEAK) if b[3] - b[2] > 60]
     # The summary's bar for the function, and line 14's: both full, 110 px.
@@ -114,8 +114,7 @@ def test_columns_sort_and_hover_shows_every_figure(chromium, tmp_path):
     with_tip = screenshot(chromium, driven, tmp_path / "tip.png")
     plain = screenshot(chromium, page, tmp_path / "plain.png")
     from PIL import ImageChops
-    diff = sum(1 for v in ImageChops.difference(with_tip, plain).convert("L").histogram()[1:]
-               for _ in range(v))
+    diff = sum(ImageChops.difference(with_tip, plain).convert("L").histogram()[1:])
     assert diff > 2000
 
 
