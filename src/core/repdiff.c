@@ -159,7 +159,12 @@ static const char *src_of(const repfunc *f, size_t i)
     return f->src[i] ? f->src[i] : "";
 }
 
-/* Pairs the leftovers between anchors that are alike. */
+/* How far ahead in a gap an edited line's new text is looked for. */
+#define EDIT_WINDOW 8
+
+/* Pairs the leftovers between anchors that are alike, keeping their order:
+ * each old line is tried against the next EDIT_WINDOW unpaired new lines
+ * of its gap (linear time). */
 static int pair_edits(const repfunc *o, const repfunc *n, long *mo, long *mn, const char *anchor,
                       char *edited)
 {
@@ -170,30 +175,29 @@ static int pair_edits(const repfunc *o, const repfunc *n, long *mo, long *mn, co
         while (ie < no && !anchor[ie])
             ie++;
         je = ie < no ? (size_t)mo[ie] : nn;
-        size_t a = i, b = j;
-        while (a < ie && b < je) {
-            if (mo[a] >= 0) {
-                a++;
+        size_t from = j;
+        for (size_t a = i; a < ie; a++) {
+            if (mo[a] >= 0)
                 continue;
-            }
-            if (mn[b] >= 0) {
-                b++;
-                continue;
-            }
             const char *x, *y;
-            size_t xn, yn;
+            size_t xn, yn, tried = 0;
             strip(src_of(o, a), &x, &xn);
-            strip(src_of(n, b), &y, &yn);
-            int like = alike(x, xn, y, yn);
-            if (like < 0)
-                return ML_ENOMEM;
-            if (like) {
-                mo[a] = (long)b;
-                mn[b] = (long)a;
-                edited[a] = 1;
+            for (size_t b = from; b < je && tried < EDIT_WINDOW; b++) {
+                if (mn[b] >= 0)
+                    continue;
+                tried++;
+                strip(src_of(n, b), &y, &yn);
+                int like = alike(x, xn, y, yn);
+                if (like < 0)
+                    return ML_ENOMEM;
+                if (like) {
+                    mo[a] = (long)b;
+                    mn[b] = (long)a;
+                    edited[a] = 1;
+                    from = b + 1;
+                    break;
+                }
             }
-            a++;
-            b++;
         }
         i = ie + 1;
         j = je + 1;

@@ -214,9 +214,7 @@ int repdoc_load(const char *text, size_t len, repdoc **out, repdoc_err *err)
     err->msg[0] = '\0';
     *out = NULL;
     repdoc *doc = ml_calloc(1, sizeof *doc);
-    if (!doc)
-        return ML_ENOMEM;
-    int rc = load(doc, text, len, err);
+    int rc = doc ? load(doc, text, len, err) : ML_ENOMEM;
     if (rc == ML_ENOMEM)
         snprintf(err->msg, sizeof err->msg, "%s", ml_strerror(rc));
     if (rc != ML_OK) {
