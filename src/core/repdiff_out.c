@@ -289,6 +289,17 @@ static void html_func(repw *w, const repdiff *d, const repdiff_func *f, size_t k
     repw_puts(w, "</tbody>\n</table>\n</section>\n");
 }
 
+/* What the summary shows of a function: its largest growth, or when no
+ * line grew its largest drop (0 when nothing changed). */
+static int64_t change(const repdiff_func *f)
+{
+    int64_t low = 0;
+    for (size_t i = 0; i < f->count; i++)
+        if (f->lines[i].listed && f->lines[i].growth < low)
+            low = f->lines[i].growth;
+    return f->growth > 0 ? f->growth : low;
+}
+
 static void html_run(repw *w, const char *label, const char *name, const repmeta *m)
 {
     repw_printf(w, "<p class=\"mlr-meta\"><b>%s</b> ", label);
@@ -309,7 +320,8 @@ int repdiff_html(sbuf *out, const repdiff *d, const char *old_name, const char *
     int64_t scale = 0, gscale = 0;
     for (size_t k = 0; k < d->count; k++) {
         const repdiff_func *f = &d->funcs[k];
-        gscale = f->growth > gscale ? f->growth : gscale;
+        int64_t c = change(f);
+        gscale = (c < 0 ? -c : c) > gscale ? (c < 0 ? -c : c) : gscale;
         for (size_t i = 0; i < f->count; i++) {
             const repdiff_line *l = &f->lines[i];
             if (l->listed && l->old && l->old->heap_peak > scale)
@@ -329,9 +341,9 @@ int repdiff_html(sbuf *out, const repdiff *d, const char *old_name, const char *
     repw_puts(&w, "<span class=\"mlr-up\">grew</span>, <span class=\"mlr-down\">shrank"
                   "</span> &middot; + added, &#8722; removed, ~ edited lines &middot; the "
                   "lines that grew most first</p>\n");
-    repw_printf(&w, "<h2>Functions by %s growth</h2>\n<table class=\"mlr-summary\">\n<thead><tr>"
+    repw_printf(&w, "<h2>Functions by %s change</h2>\n<table class=\"mlr-summary\">\n<thead><tr>"
                     "<th class=\"mlr-t\" data-sort=\"text\" data-first=\"asc\">Function</th>"
-                    "<th data-sort=\"num\">Largest growth (MiB)</th>"
+                    "<th data-sort=\"num\">Largest change (MiB)</th>"
                     "<th data-sort=\"num\">Lines changed</th>"
                     "<th class=\"mlr-t\" data-sort=\"text\" data-first=\"asc\">File</th></tr>"
                     "</thead>\n<tbody>\n", d->heap ? "Heap peak" : "Increment");
@@ -340,12 +352,12 @@ int repdiff_html(sbuf *out, const repdiff *d, const char *old_name, const char *
         const repfunc *any = f->new ? f->new : f->old;
         repw_puts(&w, "<tr data-tip=\"");
         repw_html(&w, any->fn->name);
-        rhtml_tip_mib(&w, "Growth", f->growth, p, 1);
+        rhtml_tip_mib(&w, "Change", change(f), p, 1);
         repw_printf(&w, "\"><td class=\"mlr-t\"><a href=\"#mld-f%zu\">", k + 1);
         repw_html(&w, any->fn->name);
         repw_puts(&w, !f->old ? " (added)" : !f->new ? " (removed)" : "");
         repw_puts(&w, "</a></td>");
-        rhtml_bar(&w, f->growth, gscale, "mlr-incr", p, 1, 1);
+        rhtml_bar(&w, change(f), gscale, "mlr-incr", p, 1, 1);
         repw_printf(&w, "<td data-v=\"%zu\">%zu</td><td class=\"mlr-t\">", f->nlisted, f->nlisted);
         repw_html(&w, any->fn->filename);
         repw_puts(&w, "</td></tr>\n");

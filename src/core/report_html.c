@@ -225,14 +225,12 @@ int report_html(sbuf *out, const repview *v, const report_html_opts *o)
     rhtml_open(&w, o->fragment, "memline line report", p);
     repw_puts(&w, "<h1>memline line report</h1>\n");
     rhtml_meta(&w, &v->meta);
-    repw_puts(&w, "<p class=\"mlr-legend\">Bars:");
+    repw_puts(&w, "<p class=\"mlr-legend\">");
     if (v->meta.heap)
-        repw_puts(&w, "<i style=\"background:var(--peak)\"></i>Heap peak (how far the heap "
-                      "rose while the line ran)");
+        repw_puts(&w, "<i style=\"background:var(--peak)\"></i>Heap peak");
     repw_puts(&w, "<i style=\"background:var(--incr)\"></i>Increment<i style=\"background:"
-                  "var(--neg)\"></i>memory given back &middot; &#9650; the largest lines of "
-                  "a function &middot; hover a bar for every figure, click a heading to "
-                  "sort</p>\n");
+                  "var(--neg)\"></i>given back &middot; &#9650; a function's largest lines "
+                  "&middot; hover a bar for every figure; click a heading to sort</p>\n");
     if (v->nfuncs == 0)
         repw_puts(&w, "<p>No profiled function ran.</p>\n");
     else
