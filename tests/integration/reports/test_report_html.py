@@ -129,7 +129,8 @@ def test_light_and_dark_follow_the_system(chromium, tmp_path):
 
 
 EVIL = "<script>document.body.setAttribute('data-pwned','%s')</script>"
-EVIL_NAME = "<img src=x onerror=\"document.body.setAttribute('data-pwned','name')\">"
+EVIL_NAME = ("<img src=x onerror=\"document.body.setAttribute('data-pwned','name')\">"
+             "</style>%s'\x01" % (EVIL % "name2"))
 EVIL_SOURCE = '''\
 @profile
 def evil():
@@ -150,7 +151,7 @@ evil()
 
 
 def test_embedded_text_never_runs_and_shows_as_written(chromium, tmp_path):
-    folder = tmp_path / "a<\"'&" / "style>b"
+    folder = tmp_path / "a\"'&\x01<" / "style>b"  # the path holds </style> and a control
     folder.mkdir(parents=True)
     prog = write(folder / "evil<script>.py", EVIL_SOURCE)
     page = tmp_path / "evil.html"
@@ -186,7 +187,9 @@ def test_embedded_text_never_runs_and_shows_as_written(chromium, tmp_path):
     assert '    s = "</style>\\"quoted\\" \'single\' & \u2401\u241b[31m\u2421"' in src
     assert '    x = "%s"' % (EVIL % "src2") in src
     h2 = body_attr(dom, "data-h2")
-    assert EVIL_NAME in h2 and str(prog) in h2
+    assert "</style>" in str(prog) and "<script>" in EVIL_NAME
+    assert EVIL_NAME.replace("\x01", "\u2401") in h2
+    assert str(prog).replace("\x01", "\u2401") in h2
     # the command line as a shell would take it back
     assert "'%s'" % arg.replace("'", "'\\''") in body_attr(dom, "data-meta")
     tip = body_attr(dom, "data-tip")
