@@ -7,6 +7,7 @@
 #include "core/outfile.h"
 #include "core/repdiff.h"
 #include "core/repdoc.h"
+#include "core/repw.h"
 #include "core/sbuf.h"
 #include "mprof.h"
 #include "mprof_int.h"
@@ -116,11 +117,17 @@ static int fail_over(const repdiff *d, const diff_cfg *c)
     const repdiff_line *l = repdiff_worst(d, &f);
     if (!l || l->d_peak <= c->fail_over)
         return MPROF_OK;
+    /* The name comes from a file: through repw_plain, so that no escape
+     * sequence in it reaches the terminal. */
+    sbuf name = SBUF_INIT;
+    repw w = {&name, ML_OK};
+    repw_plain(&w, (f->new ? f->new : f->old)->fn->name);
     fflush(stdout);
     fprintf(stderr, "memline: diff: Heap peak of %s line %d grew by %.3f MiB (%lld bytes), "
-            "more than --fail-over %s\n", (f->new ? f->new : f->old)->fn->name,
+            "more than --fail-over %s\n", sbuf_str(&name),
             l->new_line ? l->new_line : l->old_line, (double)l->d_peak / 1048576.0,
             (long long)l->d_peak, c->fail_text);
+    sbuf_release(&name);
     return 1;
 }
 

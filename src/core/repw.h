@@ -1,6 +1,6 @@
-/* repw: the writer the report renderers (JSON, HTML, diff) write with:
- * an sbuf with a sticky error, so rendering code checks once, at the end.
- * Not part of the core's interface. */
+/* repw: the writer the report renderers (JSON, HTML, diff) write with
+ * (and the diff verb, for its one message): an sbuf with a sticky error,
+ * so rendering code checks once, at the end. */
 #ifndef ML_REPW_H
 #define ML_REPW_H
 
