@@ -292,6 +292,12 @@ def _profile_program(opts, command_line):
     except (OSError, ValueError, AttributeError):
         pass
     try:
+        # First, so that a closed stdout does not cost them.
+        _write_outputs(prof, outputs, opts.precision, command_line)
+    except OSError as e:
+        print("memline: error: cannot write the report: %s" % e, file=sys.stderr)
+        status = status or 1
+    try:
         stream = out if out else sys.stdout
         if opts.timestamp:
             prof.show_results(stream=stream)
@@ -299,7 +305,6 @@ def _profile_program(opts, command_line):
             show_results(prof, stream=stream, precision=opts.precision)
         if out:
             out.close()
-        _write_outputs(prof, outputs, opts.precision, command_line)
     except (OSError, ValueError) as e:
         # The program closed stdout, the reader of the pipe went away, the
         # disk is full: say so in one line; the program's status still counts.

@@ -190,3 +190,26 @@ def test_heap_backend_and_children_are_recorded(tmp_path):
     validate(doc)
     assert doc["backend"] == "heap" and doc["include_children"] is True
     assert doc["process_count"] >= 1
+
+
+def test_closed_stdout_does_not_cost_the_json(tmp_path):
+    """The files are written before the text report, so a program that
+    closed stdout still gets them; the lost text is one error line."""
+    script = write(tmp_path / "close.py", textwrap.dedent("""\
+        import sys
+
+
+        @profile
+        def f():
+            return 1
+
+
+        f()
+        sys.stdout.close()
+        """))
+    out = tmp_path / "r.json"
+    r = run_memline(["--json", str(out), str(script)])
+    assert "cannot write the report" in assert_one_error(r, status=1)
+    doc = json.loads(out.read_text())
+    validate(doc)
+    assert [f["name"] for f in doc["functions"]] == ["f"]
