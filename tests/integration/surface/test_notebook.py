@@ -35,6 +35,7 @@ def executed():
         "%mprun -f nb_func nb_func(1000)",
         "r = %mprun -r -f nb_func nb_func(10)\n"
         "import json\nprint(json.dumps(r.to_dict()))",
+        "%%mprun -f nb_func\nnb_func(100)\nnb_func(200)",
     )]
     client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3")
     client.execute()
@@ -85,3 +86,14 @@ def test_mprun_r_returns_the_profiler_with_the_json_form(executed):
     assert [l["source"] for l in fn["lines"]] == SOURCES
     [a] = [l for l in fn["lines"] if l["source"].strip().startswith("a = ")]
     assert (40 << 20) <= a["heap_peak"] <= (40 << 20) + 256
+
+
+def test_cell_form_too(executed):
+    [page] = outputs(executed.cells[4], "text/html")
+    rows = re.findall(r'<tr id="mlr\d+-f1-l\d+"[^>]*>(.*?)</tr>', page, re.S)
+    assert len(rows) == len(SOURCES)
+    # two calls: the def line counts both
+    assert re.search(r'<td data-v="2">2</td>', rows[0])
+    # a second report on the page has ids of its own
+    first = re.search(r'id="(mlr\d+)-f1"', outputs(executed.cells[2], "text/html")[0]).group(1)
+    assert re.search(r'id="(mlr\d+)-f1"', page).group(1) != first
