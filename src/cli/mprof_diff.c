@@ -35,6 +35,8 @@ static const char help[] =
     "SIZE: a number and a unit: B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB\n"
     "(powers of 1024), in any case, with or without a space; no unit means bytes.";
 
+/* What the command line asked for.  Invariant: nfiles <= 2; fail_over and
+ * fail_text are set together (have_fail); sizes in bytes. */
 typedef struct diff_cfg {
     const char *files[2];
     size_t nfiles;

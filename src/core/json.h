@@ -42,6 +42,7 @@ struct json_value {
     size_t count;
 };
 
+/* Invariant: key is a NUL-terminated string, owned with value by the object. */
 struct json_member {
     char *key;
     json_value value;

@@ -5,6 +5,7 @@
 
 #include "mlerr.h"
 
+#include <string.h>
 #include <strings.h>
 
 int ml_parse_size(const char *s, int64_t *bytes)
@@ -37,7 +38,7 @@ int ml_parse_size(const char *s, int64_t *bytes)
         return ML_EINVAL;
     size_t n = (size_t)(p - unit);
     for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
-        if (n == __builtin_strlen(units[i].name) && strncasecmp(unit, units[i].name, n) == 0) {
+        if (n == strlen(units[i].name) && strncasecmp(unit, units[i].name, n) == 0) {
             double b = v * units[i].mult + 0.5;
             if (!(b < 9223372036854775807.0))
                 return ML_EINVAL;

@@ -38,6 +38,7 @@ typedef struct repfunc {
     const char *const *src;
 } repfunc;
 
+/* Invariant: funcs has nfuncs entries (NULL when none). */
 typedef struct repview {
     repmeta meta;
     const repfunc *funcs;

@@ -154,6 +154,7 @@ static void func_html(repw *w, const repfunc *f, size_t index, const char *prefi
     repw_puts(w, "</tbody>\n</table>\n</section>\n");
 }
 
+/* A function in the summary: index into the view, its peak and where. */
 typedef struct ranked {
     size_t index;
     int64_t peak;
