@@ -13,6 +13,7 @@ import pytest
 
 import memline
 
+from _browser import chromium  # noqa: F401
 from _reports import (LISTCOMP, LISTCOMP_PEAK_MIB, SEED_GEN, documented_fields,
                       documented_schema, profile_to, validate)
 from helpers import MIB, assert_one_error, only_block, parse_report, run_memline, write
@@ -213,3 +214,24 @@ def test_closed_stdout_does_not_cost_the_json(tmp_path):
     doc = json.loads(out.read_text())
     validate(doc)
     assert [f["name"] for f in doc["functions"]] == ["f"]
+
+
+def test_without_heap_columns_heap_figures_are_null(tmp_path, chromium):
+    """PYTHONMALLOC=debug: no heap accounting.  The JSON says so and has
+    null heap figures (valid against the schema); the HTML has no heap
+    columns and its bars are Increment's."""
+    from _browser import dump_dom
+    from helpers import child_env
+    env = child_env({"PYTHONMALLOC": "debug"})
+    out, page = tmp_path / "h.json", tmp_path / "h.html"
+    r = run_memline(["--json", str(out), "--html", str(page), SEED_GEN], env=env)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text())
+    validate(doc)
+    assert doc["heap_columns"] is False
+    ran = [l for l in doc["functions"][0]["lines"] if l["ran"]]
+    assert ran and all(l["heap_peak"] is None and l["heap_incr"] is None and
+                       isinstance(l["mem_usage"], int) for l in ran)
+    dom = dump_dom(chromium, page)
+    assert "Heap peak (MiB)" not in dom and "Increment (MiB)" in dom
+    assert "no heap columns" in dom and 'data-ready="1"' in dom
