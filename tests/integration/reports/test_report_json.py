@@ -185,12 +185,36 @@ def test_to_dict_of_a_profiler_that_saw_nothing():
     assert d["functions"] == []
 
 
-def test_heap_backend_and_children_are_recorded(tmp_path):
-    _, doc = profile_to(tmp_path / "h.json", SEED_GEN, "--backend", "tracemalloc",
-                        "--include-children")
+def test_heap_backend_is_recorded(tmp_path):
+    _, doc = profile_to(tmp_path / "h.json", SEED_GEN, "--backend", "tracemalloc")
     validate(doc)
-    assert doc["backend"] == "heap" and doc["include_children"] is True
-    assert doc["process_count"] >= 1
+    assert doc["backend"] == "heap" and doc["include_children"] is False
+    assert doc["process_count"] == 1
+
+
+CHILDREN = textwrap.dedent("""\
+    import subprocess, sys
+
+    # Two children that live until this process's end closes their stdin:
+    # alive while the report is written.
+    kids = [subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE) for _ in range(2)]
+
+    @profile
+    def f():
+        return [0] * 1000
+
+    f()
+""")
+
+
+def test_process_count_with_children(tmp_path):
+    prog = write(tmp_path / "kids.py", CHILDREN)
+    _, doc = profile_to(tmp_path / "k.json", prog, "--include-children")
+    validate(doc)
+    assert doc["include_children"] is True and doc["process_count"] == 3
+    _, doc = profile_to(tmp_path / "k1.json", prog)
+    assert doc["include_children"] is False and doc["process_count"] == 1
 
 
 def test_closed_stdout_does_not_cost_the_json(tmp_path):
