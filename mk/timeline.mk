@@ -1,11 +1,16 @@
-# The timeline's extras: the .dat parser's fuzzer and the sampler's
-# overhead benchmark.  (The standalone binary is built by the Makefile.)
+# The timeline's extras: the fuzzers of the .dat parser and of the JSON
+# report reader (memline diff's input), and the sampler's overhead
+# benchmark.  (The standalone binary is built by the Makefile.)
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR := out/fuzz
 FUZZ_SRC := src/core/datfile.c src/core/escape.c src/core/mlalloc.c src/core/mlerr.c \
   src/core/plot.c src/core/plot_html.c src/core/plot_svg.c src/core/plot_w.c src/core/sbuf.c
+
+FUZZ_JSON_SRC := src/core/json.c src/core/repdoc.c src/core/report_json.c src/core/report_html.c \
+  src/core/report_html_assets.c src/core/repdiff.c src/core/repdiff_out.c src/core/repw.c \
+  src/core/linetab.c src/core/escape.c src/core/mlalloc.c src/core/mlerr.c src/core/sbuf.c
 
 .PHONY: fuzz fuzz-build bench-timeline print-memline
 
@@ -16,12 +21,21 @@ $(FUZZ_DIR)/fuzz_datfile: tests/fuzz/fuzz_datfile.c $(FUZZ_SRC) $(wildcard src/c
 	$(FUZZ_CC) $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined \
 	  -I$(INCLUDE_DIR) -o $@ tests/fuzz/fuzz_datfile.c $(FUZZ_SRC)
 
-fuzz-build: $(FUZZ_DIR)/fuzz_datfile
+# The same for the JSON reader, from tests/fuzz/corpus_json (real reports).
+$(FUZZ_DIR)/fuzz_json: tests/fuzz/fuzz_json.c $(FUZZ_JSON_SRC) $(wildcard src/core/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -I$(INCLUDE_DIR) -o $@ tests/fuzz/fuzz_json.c $(FUZZ_JSON_SRC)
 
-fuzz: $(FUZZ_DIR)/fuzz_datfile
-	@mkdir -p $(FUZZ_DIR)/corpus
+fuzz-build: $(FUZZ_DIR)/fuzz_datfile $(FUZZ_DIR)/fuzz_json
+
+# Each fuzzer runs FUZZ_SECONDS.
+fuzz: $(FUZZ_DIR)/fuzz_datfile $(FUZZ_DIR)/fuzz_json
+	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/corpus_json
 	$(FUZZ_DIR)/fuzz_datfile -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	  -print_final_stats=1 $(FUZZ_DIR)/corpus tests/fuzz/corpus
+	$(FUZZ_DIR)/fuzz_json -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+	  -print_final_stats=1 $(FUZZ_DIR)/corpus_json tests/fuzz/corpus_json
 
 bench: bench-timeline
 bench-timeline: $(MEMLINE_BIN)

@@ -16,6 +16,8 @@
 #include "native.h"
 #include "profiler.h"
 #include "proftype.h"
+#include "core/outfile.h"
+#include "render.h"
 #include "pyutil.h"
 #include "stamper.h"
 #include "timeline.h"
@@ -65,18 +67,48 @@ static PyObject *mod_profile(PyObject *module, PyObject *args, PyObject *kw)
 static PyObject *mod_show_results(PyObject *module, PyObject *args, PyObject *kw)
 {
     (void)module;
-    static char *kwlist[] = {"prof", "stream", "precision", "native_columns", NULL};
-    PyObject *prof, *stream = Py_None, *cols = Py_None;
-    int precision = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|OiO:show_results", kwlist,
-                                     &MLProfiler_Type, &prof, &stream, &precision, &cols))
+    static char *kwlist[] = {"prof", "stream", "precision", "format", "native_columns", NULL};
+    PyObject *prof, *stream = Py_None, *name = Py_None, *cols = Py_None;
+    int precision = 1, format;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|OiOO:show_results", kwlist,
+                                     &MLProfiler_Type, &prof, &stream, &precision, &name,
+                                     &cols) ||
+        render_format(name, &format) < 0)
         return NULL;
     int native_columns = cols == Py_None ? -1 : PyObject_IsTrue(cols);
     if (cols != Py_None && native_columns < 0)
         return NULL;
-    if (profiler_show((MLProfiler *)prof, stream, precision, native_columns) < 0)
+    if (format == RENDER_TEXT)
+        return profiler_show((MLProfiler *)prof, stream, precision, native_columns) < 0
+                   ? NULL
+                   : Py_NewRef(Py_None);
+    if (stream == Py_None && !(stream = PySys_GetObject("stdout")))
+        Py_RETURN_NONE; /* no stdout (pythonw): nowhere to write */
+    PyObject *text = render_report((MLProfiler *)prof, format, precision, 0, NULL);
+    PyObject *r = text ? PyObject_CallMethod(stream, "write", "O", text) : NULL;
+    Py_XDECREF(text);
+    if (!r)
         return NULL;
+    Py_DECREF(r);
     Py_RETURN_NONE;
+}
+
+/* _replace_file(path, text): writes text (UTF-8) to path through a
+ * temporary file renamed over it (core/outfile.h); OSError on failure,
+ * with path as it was. */
+static PyObject *mod_replace_file(PyObject *module, PyObject *args)
+{
+    (void)module;
+    PyObject *path;
+    const char *data;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "O&s#:_replace_file", PyUnicode_FSConverter, &path, &data, &n))
+        return NULL;
+    int rc = outfile_replace(PyBytes_AS_STRING(path), data, (size_t)n);
+    PyObject *r = rc == ML_OK ? Py_NewRef(Py_None)
+                              : PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+    Py_DECREF(path);
+    return r;
 }
 
 static PyObject *mod_choose_backend(PyObject *module, PyObject *args, PyObject *kw)
@@ -319,9 +351,12 @@ static PyMethodDef module_methods[] = {
      "once, or for timeout seconds."},
     {"show_results", (PyCFunction)(void (*)(void))mod_show_results,
      METH_VARARGS | METH_KEYWORDS,
-     "show_results(prof, stream=None, precision=1, native_columns=None)\n\n"
-     "Writes prof's line report; native_columns adds Native incr and Native peak\n"
-     "(None: as MEMLINE_NATIVE_COLUMNS says)."},
+     "show_results(prof, stream=None, precision=1, format='text', native_columns=None)\n\n"
+     "Writes prof's line report: format 'text' (memory_profiler's), 'json'\n(docs/json.md) "
+     "or 'html' (a self-contained page); native_columns adds Native incr\nand Native peak to "
+     "the text (None: as MEMLINE_NATIVE_COLUMNS says)."},
+    {"_replace_file", mod_replace_file, METH_VARARGS,
+     "_replace_file(path, text): writes text to path through a temporary file and a rename."},
     {"choose_backend", (PyCFunction)(void (*)(void))mod_choose_backend,
      METH_VARARGS | METH_KEYWORDS,
      "choose_backend(new_backend=None)\n\nThe canonical name of a memory backend."},

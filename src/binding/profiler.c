@@ -138,12 +138,19 @@ int profiler_add(MLProfiler *prof, PyObject *func)
         goto done;
     }
     const char *filename = PyUnicode_AsUTF8(code->co_filename);
-    const char *name = filename ? PyUnicode_AsUTF8(code->co_name) : NULL;
-    if (!name)
-        goto done;
+    /* The qualified name, for the JSON and HTML reports (the function's own
+     * __qualname__: code objects carry one only from 3.11). */
+    PyObject *qualname = filename ? PyObject_GetAttrString(f, "__qualname__") : NULL;
+    const char *name = qualname && PyUnicode_Check(qualname) ? PyUnicode_AsUTF8(qualname)
+                                                            : NULL;
+    if (qualname && !PyUnicode_Check(qualname) && !PyErr_Occurred())
+        name = PyUnicode_AsUTF8(code->co_name);
     linefunc *fn;
-    if (linetab_add(prof->tab, filename, name, first, nlines, &fn) != ML_OK) {
-        PyErr_NoMemory();
+    int added = name ? linetab_add(prof->tab, filename, name, first, nlines, &fn) : -1;
+    Py_XDECREF(qualname);
+    if (added != ML_OK) {
+        if (!PyErr_Occurred())
+            PyErr_NoMemory();
         goto done;
     }
     PyObject *index = PyLong_FromSize_t(linetab_count(prof->tab) - 1);

@@ -9,6 +9,7 @@
 #include "native.h"
 #include "profiler.h"
 #include "pyutil.h"
+#include "render.h"
 #include "wrapper.h"
 
 static PyObject *prof_new(PyTypeObject *type, PyObject *args, PyObject *kw)
@@ -216,7 +217,48 @@ static PyObject *prof_get_code_map(MLProfiler *self, void *closure)
     return profiler_code_map(self);
 }
 
+/* _render(format, precision=3, fragment=False, command_line=None): the
+ * report as a JSON or HTML str (render.h), for the package. */
+static PyObject *prof_render(MLProfiler *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"format", "precision", "fragment", "command_line", NULL};
+    PyObject *name, *cmd = Py_None;
+    int precision = 3, fragment = 0, format;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|ipO:_render", kwlist, &name, &precision,
+                                     &fragment, &cmd) ||
+        render_format(name, &format) < 0)
+        return NULL;
+    if (format == RENDER_TEXT) {
+        PyErr_SetString(PyExc_ValueError, "_render makes 'json' or 'html'; show_results "
+                        "writes text");
+        return NULL;
+    }
+    return render_report(self, format, precision, fragment, cmd);
+}
+
+/* to_dict(command_line=None): the JSON form (docs/json.md) as Python
+ * objects, json.loads of what --json writes. */
+static PyObject *prof_to_dict(MLProfiler *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"command_line", NULL};
+    PyObject *cmd = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:to_dict", kwlist, &cmd))
+        return NULL;
+    PyObject *text = render_report(self, RENDER_JSON, 3, 0, cmd);
+    PyObject *json = text ? PyImport_ImportModule("json") : NULL;
+    PyObject *r = json ? PyObject_CallMethod(json, "loads", "O", text) : NULL;
+    Py_XDECREF(json);
+    Py_XDECREF(text);
+    return r;
+}
+
 static PyMethodDef prof_methods[] = {
+    {"to_dict", (PyCFunction)(void (*)(void))prof_to_dict, METH_VARARGS | METH_KEYWORDS,
+     "to_dict(command_line=None)\n\nThe report as the JSON form of docs/json.md (memory in "
+     "integer bytes),\nas dicts and lists."},
+    {"_render", (PyCFunction)(void (*)(void))prof_render, METH_VARARGS | METH_KEYWORDS,
+     "_render(format, precision=3, fragment=False, command_line=None): the report as a\n"
+     "'json' or 'html' str."},
     {"add_function", (PyCFunction)prof_add_function, METH_O,
      "Profile func's lines (and the code nested in it) from now on."},
     {"wrap_function", (PyCFunction)prof_wrap_function, METH_O,

@@ -53,5 +53,6 @@ int mprof_plot(int argc, char **argv);
 int mprof_peak(int argc, char **argv);
 int mprof_list(int argc, char **argv);
 int mprof_rm(int argc, char **argv, int clean);
+int mprof_diff(int argc, char **argv); /* mprof_diff.c */
 
 #endif

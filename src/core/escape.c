@@ -71,6 +71,20 @@ static const char *xml_rep(unsigned char c, char tmp[8])
     return c < 0x20 || c == 0x7f ? " " : NULL;
 }
 
+static const char *html_rep(unsigned char c, char tmp[8])
+{
+    if (c == '\t')
+        return NULL;
+    if (c >= 0x20 && c != 0x7f)
+        return xml_rep(c, tmp);
+    /* U+2400 + c is E2 90 80+c; U+2421 (DEL) is E2 90 A1. */
+    tmp[0] = (char)0xe2;
+    tmp[1] = (char)0x90;
+    tmp[2] = (char)(c == 0x7f ? 0xa1 : 0x80 + c);
+    tmp[3] = '\0';
+    return tmp;
+}
+
 static const char *json_rep(unsigned char c, char tmp[8])
 {
     static const char hex[] = "0123456789abcdef";
@@ -92,6 +106,11 @@ static const char *json_rep(unsigned char c, char tmp[8])
 int escape_xml(sbuf *b, const char *s)
 {
     return escape(b, s, xml_rep);
+}
+
+int escape_html(sbuf *b, const char *s)
+{
+    return escape(b, s, html_rep);
 }
 
 int escape_json(sbuf *b, const char *s)

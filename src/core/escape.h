@@ -17,4 +17,11 @@ int escape_xml(sbuf *b, const char *s);
  * Returns ML_OK, or ML_ENOMEM with b as it was. */
 int escape_json(sbuf *b, const char *s);
 
+/* Appends s as HTML text that shows exactly as written: & < > " ' as
+ * character references, tabs kept, and every other control character as
+ * its visible Control Picture (U+2400 + c, U+2421 for DEL), so that a
+ * stray byte in a source line can neither vanish nor disturb the page.
+ * Returns ML_OK, or ML_ENOMEM with b as it was. */
+int escape_html(sbuf *b, const char *s);
+
 #endif

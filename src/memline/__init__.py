@@ -146,8 +146,10 @@ def load_ipython_extension(ip):
             """%mprun -f func [-f func2] [-T file] [-r] [-c] statement
 
             Runs the statement with the line profiler on the functions named
-            by -f, then shows their line report.  -T FILE also writes it to
-            FILE, -r returns the LineProfiler, -c adds child processes'
+            by -f, then shows their line report: in Jupyter as the HTML
+            report (text for frontends without HTML), in a terminal as text.
+            -T FILE also writes it to FILE, -r returns the LineProfiler
+            (its to_dict() is the JSON form), -c adds child processes'
             memory.  In cell form the cell body follows the statement."""
             # posix=False keeps the statement's quotes: g("x") stays g("x").
             opts, stmt = self.parse_options(parameter_s, "rf:T:c", list_all=True,
@@ -185,7 +187,13 @@ def load_ipython_extension(ip):
             out = io.StringIO()
             show_results(prof, out)
             output = out.getvalue().rstrip()
-            page(output)
+            if getattr(self.shell, "kernel", None) is not None:
+                # Jupyter: the HTML report inline, the text for plain frontends.
+                from IPython.display import display
+                html = prof._render("html", precision=1, fragment=True)
+                display({"text/plain": output, "text/html": html}, raw=True)
+            else:
+                page(output)
             if message:
                 print(message)
             text_file = getattr(opts, "T", [""])[0]

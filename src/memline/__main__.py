@@ -1,9 +1,10 @@
 """The memline command: ``python -m memline [options] program [args]``.
 
 It parses the command line and dispatches: a timeline verb (run, attach,
-plot, peak, list, rm, clean) goes to the C timeline tool; anything else is a
+plot, peak, list, rm, clean) or diff goes to the C tool; anything else is a
 program to run with ``profile`` in its builtins and the line report printed
-at exit.  Exit status: the program's own, or 2 for memline's usage errors.
+at exit (and, with --json or --html, written as JSON or HTML by the C
+writers).  Exit status: the program's own, or 2 for memline's usage errors.
 """
 
 import argparse
@@ -15,6 +16,7 @@ import traceback
 import types
 
 TIMELINE_VERBS = ("run", "attach", "plot", "peak", "list", "rm", "clean")
+C_VERBS = TIMELINE_VERBS + ("diff",)  # what mprof_main runs
 USAGE_ERROR = 2
 
 
@@ -33,12 +35,19 @@ def _parser():
         usage="%(prog)s [options] (program.py | -m module | module) [args ...]",
         description="Run a Python program and report the memory use of its "
         "@profile functions line by line, as memory_profiler does. "
-        "Timeline verbs: " + ", ".join(TIMELINE_VERBS) + " (memline VERB --help).",
+        "Timeline verbs: " + ", ".join(TIMELINE_VERBS) + "; and diff, which compares "
+        "two --json reports (memline VERB --help).",
     )
     p.add_argument("--precision", type=int, default=3, metavar="N",
                    help="digits after the point in the report (default 3)")
     p.add_argument("-o", "--outfile", metavar="FILE",
-                   help="append the report to FILE instead of printing it")
+                   help="append the report to FILE instead of printing it; FILE.json or "
+                        "FILE.html gets the JSON or HTML report instead (replaced)")
+    p.add_argument("--json", metavar="FILE",
+                   help="also write the report as JSON to FILE (docs/json.md), memory in "
+                        "bytes")
+    p.add_argument("--html", metavar="FILE",
+                   help="also write the report as a self-contained HTML page to FILE")
     p.add_argument("--backend", default="rss", metavar="B",
                    help="memory measure: rss (default), pss, uss, heap (the Python "
                         "heap, from memline's allocator hooks), rss-exact (RSS read at "
@@ -223,10 +232,54 @@ def _run_program(run):
         return 130 if isinstance(e, KeyboardInterrupt) else 1
 
 
-def _profile_program(opts):
+def _command_line(argv):
+    """The command line as the user typed it, for the JSON and HTML reports."""
+    orig = getattr(sys, "orig_argv", None)  # 3.10+
+    if orig:
+        return list(orig)
+    head = sys.argv[0] if sys.argv and sys.argv[0] else "memline"
+    if os.path.basename(head) == "__main__.py":
+        return [sys.executable, "-m", "memline"] + list(argv)
+    return [head] + list(argv)
+
+
+def _outputs(opts):
+    """[(format, path)] of the JSON and HTML files to write; opts.outfile is
+    cleared when its extension makes it one of them (opts.text_report then
+    False: that file takes the text report's place).  Each file's folder
+    must exist, so that a run is not lost for want of it."""
+    opts.text_report = True
+    outputs = [(f, p) for f, p in (("json", opts.json), ("html", opts.html)) if p]
+    if opts.outfile:
+        ext = os.path.splitext(opts.outfile)[1].lower()
+        fmt = {".json": "json", ".html": "html", ".htm": "html"}.get(ext)
+        if fmt:
+            outputs.append((fmt, opts.outfile))
+            opts.outfile = None
+            opts.text_report = False
+    if outputs and opts.timestamp:
+        raise _UsageError("--timestamp writes FUNC lines, not a line report: it does not go "
+                          "with --json, --html or -o FILE.json/.html")
+    for _, path in outputs:
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path) or not os.path.isdir(folder):
+            raise _UsageError("cannot write the report to %r: %s" % (
+                path, "it is a directory" if os.path.isdir(path) else "no such directory"))
+    return outputs
+
+
+def _write_outputs(prof, outputs, precision, command_line):
+    from memline import _memline
+    for fmt, path in outputs:
+        text = prof._render(fmt, precision=precision, command_line=command_line)
+        _memline._replace_file(path, text)
+
+
+def _profile_program(opts, command_line):
     from memline import LineProfiler, TimeStamper, show_results
     if not 0 <= opts.precision <= 12:
         raise _UsageError("--precision must be between 0 and 12")
+    outputs = _outputs(opts)
     if opts.max_mem is not None and not opts.max_mem > 0:
         raise _UsageError("--pdb-mmem must be a positive number of MiB")
     try:
@@ -270,10 +323,16 @@ def _profile_program(opts):
     except (OSError, ValueError, AttributeError):
         pass
     try:
+        # First, so that a closed stdout does not cost them.
+        _write_outputs(prof, outputs, opts.precision, command_line)
+    except OSError as e:
+        print("memline: error: cannot write the report: %s" % e, file=sys.stderr)
+        status = status or 1
+    try:
         stream = out if out else sys.stdout
         if opts.timestamp:
             prof.show_results(stream=stream)
-        else:
+        elif opts.text_report:
             show_results(prof, stream=stream, precision=opts.precision,
                          native_columns=opts.native_columns)
         if out:
@@ -295,15 +354,16 @@ def _timeline(argv):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    command_line = _command_line(argv)
     try:
-        if argv and argv[0] in TIMELINE_VERBS:
+        if argv and argv[0] in C_VERBS:
             return _timeline(argv)
         parser = _parser()
         ours, module_args = _split_module_args(parser, argv)
         opts = parser.parse_args(ours)
         if opts.module is not None:
             opts.program = module_args
-        return _profile_program(opts)
+        return _profile_program(opts, command_line)
     except _UsageError as e:
         print("memline: error: %s" % e, file=sys.stderr)
         return USAGE_ERROR

@@ -90,6 +90,23 @@ def test_mprun_reports_a_notebook_function_from_its_cell(ip, capsys):
     check_nb_func_block(blocks[0])
 
 
+def test_mprun_in_a_terminal_is_text_only(ip, capsys):
+    """A terminal shell has no kernel: %mprun prints the text report, no
+    HTML (Jupyter's rich output is tests/integration/surface/test_notebook.py)."""
+    ok(ip.run_cell("%mprun -f nb_func nb_func(10)"))
+    out = capsys.readouterr().out
+    assert out.startswith("Filename: ") and "<div" not in out and "mlr" not in out
+
+
+def test_mprun_r_carries_the_json_form(ip, capsys):
+    ok(ip.run_cell("json_prof = %mprun -r -f nb_func nb_func(10)"))
+    capsys.readouterr()
+    d = ip.user_ns["json_prof"].to_dict()
+    [fn] = d["functions"]
+    assert fn["name"] == "nb_func" and fn["filename"].startswith("<ipython-input-")
+    assert [l["source"].strip() for l in fn["lines"]] == NB_ROWS
+
+
 def test_mprun_several_functions(ip, capsys):
     ok(ip.run_cell("%mprun -f nb_func -f nb_other nb_func(10) + nb_other(4)"))
     blocks = parse_report(capsys.readouterr().out, stripped=True)
