@@ -7,6 +7,7 @@ falls back to.  A plain ``pytest`` does this; nothing else has to.  Helpers
 shared by the tests are in tests/helpers.py (this directory is on sys.path
 because this file is here)."""
 
+import gc
 import sys
 
 import pytest
@@ -57,5 +58,9 @@ def tracer_mode(request, monkeypatch):
     else:
         monkeypatch.delenv("MEMLINE_TRACER", raising=False)
     _memline._set_tracer_mode(mode)
+    # Garbage earlier tests left would otherwise be freed by whichever
+    # collection falls inside this test's profiled lines, moving their net
+    # heap figures by an amount that depends on test order.
+    gc.collect()
     yield mode
     _memline._set_tracer_mode("default")

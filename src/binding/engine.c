@@ -23,8 +23,8 @@
  * nested frames it calls. */
 typedef struct ml_frame {
     PyFrameObject *frame; /* identity only, never dereferenced for data */
-    engine_client *client; /* borrowed: a dying client bumps engine_gen,
-                              which invalidates every stack that holds it */
+    engine_client *client; /* borrowed: a dying client named by a frame
+                              bumps engine_gen, which invalidates every stack */
     linefunc *fn;         /* the client's function the frame's lines are charged to */
     const ml_probe *probe;/* &client->probe */
     int line;             /* line being charged */
@@ -357,6 +357,29 @@ void engine_invalidate(void)
     engine_gen++;
 }
 
+void engine_client_gone(engine_client *client)
+{
+    if (client->frames_gen == engine_gen && client->frames > 0)
+        engine_invalidate();
+}
+
+/* A frame of c enters or leaves a current shadow stack. */
+static inline void client_hold(engine_client *c)
+{
+    if (c->frames_gen != engine_gen) {
+        c->frames_gen = engine_gen;
+        c->frames = 0;
+    }
+    c->frames++;
+}
+
+static inline void client_release(engine_client *c)
+{
+    assert(c->frames_gen == engine_gen && c->frames > 0);
+    if (c->frames_gen == engine_gen && c->frames > 0)
+        c->frames--;
+}
+
 /* This thread's state, created or refreshed as needed; NULL only when out of
  * memory, in which case the event is dropped. */
 static ml_thread *thread_get(void)
@@ -505,6 +528,7 @@ void engine_on_call(PyFrameObject *frame, ml_code *rec, int fresh, int line)
     memcount_reset_max();
     f->frame = frame;
     f->client = sink->client;
+    client_hold(f->client);
     f->fn = sink->fn;
     f->probe = probe;
     f->unprofiled_saved = t->unprofiled;
@@ -549,6 +573,7 @@ static void pop_frame(ml_thread *t)
     fold_heap(f);
     charge(f, now, 1);
     t->unprofiled = f->unprofiled_saved;
+    client_release(f->client);
     t->depth--;
     if (t->depth > 0) {
         ml_frame *parent = &t->stack[t->depth - 1];

@@ -34,9 +34,13 @@ typedef struct ml_probe {
 
 /* One user of the engine (a LineProfiler).  The engine reads it at every
  * event and never frees it: a client unregisters its code and calls
- * engine_invalidate() before it goes away. */
+ * engine_client_gone() before it goes away. */
 typedef struct engine_client {
     int on;         /* lines are charged only while set */
+    /* Shadow-stack frames naming this client, counted in tracing
+     * generation frames_gen (a count from an older generation is 0).  The
+     * engine's own bookkeeping: zero-initialised, never set by the client. */
+    unsigned frames, frames_gen;
     ml_probe probe; /* what its readings measure */
     int64_t limit;  /* bytes at which on_limit is called from a line event; 0 = none */
     /* Called at most once per crossing of limit, inside the line event of
@@ -98,9 +102,16 @@ void engine_unregister(PyCodeObject *code, engine_client *client);
 void engine_set_line_switch(void (*lines)(int on));
 
 /* Starts a new tracing session: no shadow stack entry from before survives
- * into it.  Called when tracing starts and stops, and before a client dies
- * (engine_invalidate), so no frame entry outlives the client it points to. */
+ * into it.  Called when tracing starts and stops. */
 void engine_invalidate(void);
+
+/* Called before client is freed.  A client that no shadow stack names (the
+ * usual case: a profiler collected long after its last call) goes without
+ * touching them; otherwise every stack is restarted (engine_invalidate),
+ * so no frame entry outlives the client it points to.  A profiler that
+ * dies while others profile must not cost them their frames: that loses
+ * their lines in silence. */
+void engine_client_gone(engine_client *client);
 
 /* Events, from the tracer.  frame identifies the execution; line is the
  * line a resumed generator is on (unused for a fresh call). */

@@ -55,7 +55,7 @@ int profiler_configure(MLProfiler *prof, int backend, int children, int64_t limi
 void profiler_destroy(MLProfiler *prof)
 {
     profiler_disable(prof);
-    engine_invalidate();
+    engine_client_gone(&prof->client);
     if (prof->codes) {
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(prof->codes); i++)
             engine_unregister((PyCodeObject *)PyList_GET_ITEM(prof->codes, i), &prof->client);

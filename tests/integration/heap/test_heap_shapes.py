@@ -388,6 +388,37 @@ def test_exception_from_nested_unprofiled_call():
     assert block.find("return n").seen is False
 
 
+def test_a_profiler_collected_during_a_profiled_call_costs_it_no_lines():
+    """The collector frees a dead LineProfiler in the middle of another
+    profiler's function: the live function keeps its shadow frames, so the
+    lines after the collection are seen and charged."""
+    out = io.StringIO()
+
+    def dead_profiler():
+        prof = memline.LineProfiler()
+        func = prof(lambda: 1)
+        func()
+        cycle = [prof, func]
+        cycle.append(cycle)
+
+    @decorate(out)
+    def outer(n):
+        gc.collect()
+        KEEP.append(bytearray(n))
+        return n
+
+    gc.disable()  # the garbage must live until outer's first line
+    try:
+        dead_profiler()
+        outer(2 * M)
+    finally:
+        gc.enable()
+    block = only_block(out.getvalue())
+    assert block.find("gc.collect()").seen, out.getvalue()
+    assert near(block.find("KEEP.append(bytearray(n))").bytes("heap_incr"), 2 * M), out.getvalue()
+    assert block.find("return n").occurrences == 1, out.getvalue()
+
+
 def test_exception_caught_inside():
     out = io.StringIO()
 
