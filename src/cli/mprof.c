@@ -25,8 +25,15 @@ static const char usage[] =
 
 int mprof_main(int argc, char **argv)
 {
+    return mprof_main_host(argc, argv, NULL);
+}
+
+int mprof_main_host(int argc, char **argv, const char *host_python)
+{
     int rc;
     const char *verb = argc >= 2 ? argv[1] : NULL;
+    /* Earlier output of the process is not ours to report. */
+    clearerr(stdout);
     if (!verb) {
         fputs(usage, stderr);
         rc = MPROF_EUSAGE;
@@ -34,7 +41,7 @@ int mprof_main(int argc, char **argv)
         fputs(usage, stdout);
         rc = MPROF_OK;
     } else if (strcmp(verb, "run") == 0 || strcmp(verb, "attach") == 0) {
-        rc = mprof_run(argc, argv, strcmp(verb, "attach") == 0);
+        rc = mprof_run(argc, argv, strcmp(verb, "attach") == 0, host_python);
     } else if (strcmp(verb, "plot") == 0) {
         rc = mprof_plot(argc, argv);
     } else if (strcmp(verb, "peak") == 0) {
@@ -47,7 +54,9 @@ int mprof_main(int argc, char **argv)
         rc = mprof_fail(MPROF_EUSAGE, "unknown command '%s' (commands: run, attach, plot, "
                         "peak, list, rm, clean)", verb);
     }
-    fflush(stdout);
+    /* What was printed must have been written: `memline peak > /dev/full`
+     * is a failure, not a silent success. */
+    rc = mprof_check_stdout(rc);
     fflush(stderr);
     return rc;
 }

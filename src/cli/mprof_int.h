@@ -8,13 +8,17 @@
 #include <stddef.h>
 
 /* One option a verb accepts.  Invariant: short_name is 0 or a letter;
- * long_name is NULL or without the leading dashes. */
+ * long_name is NULL or without the leading dashes; takes_value is one of
+ * MPROF_NOVALUE, MPROF_VALUE, MPROF_OPTVALUE (only long, only as --name=V:
+ * *value is NULL for a bare --name). */
 typedef struct mprof_opt {
     char short_name;
     const char *long_name;
     int takes_value;
     int id;
 } mprof_opt;
+
+enum { MPROF_NOVALUE = 0, MPROF_VALUE = 1, MPROF_OPTVALUE = 2 };
 
 /* Command-line scan state.  Invariant: 1 <= i <= argc. */
 typedef struct mprof_args {
@@ -48,7 +52,11 @@ int mprof_code(int ml_err);
 int mprof_profiles(char ***names, size_t *n);
 void mprof_free_list(char **names, size_t n);
 
-int mprof_run(int argc, char **argv, int attach);
+/* Writes stdout out.  Returns code; when that failed (a full disk, a
+ * closed pipe) and code is MPROF_OK, MPROF_EOUTPUT after the error line. */
+int mprof_check_stdout(int code);
+
+int mprof_run(int argc, char **argv, int attach, const char *host_python);
 int mprof_plot(int argc, char **argv);
 int mprof_peak(int argc, char **argv);
 int mprof_list(int argc, char **argv);

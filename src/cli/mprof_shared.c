@@ -6,6 +6,7 @@
 #include "core/mlerr.h"
 #include "mprof.h"
 
+#include <errno.h>
 #include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +34,21 @@ void mprof_warn(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+int mprof_check_stdout(int code)
+{
+    /* A failure of an earlier write is sticky in the stream; flush reports
+     * one still in the buffer. */
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return code;
+    int err = errno;
+    clearerr(stdout);
+    if (code != MPROF_OK)
+        return code; /* its error line is out already: one is enough */
+    return mprof_fail(MPROF_EOUTPUT, "cannot write to standard output: %s",
+                      err ? strerror(err) : "write error");
 }
 
 int mprof_code(int err)
@@ -118,14 +134,16 @@ int mprof_next(mprof_args *a, const mprof_opt *opts, const char **value)
         if (!o)
             return mprof_fail(MPROF_ARG_ERROR, "%s: unknown option '--%.*s' (see memline %s "
                               "--help)", a->verb, (int)len, name, a->verb);
-        if (o->takes_value && !eq && a->i >= a->argc)
+        if (o->takes_value == MPROF_VALUE && !eq && a->i >= a->argc)
             return mprof_fail(MPROF_ARG_ERROR, "%s: option '--%s' needs a value", a->verb,
                               o->long_name);
-        if (!o->takes_value && eq)
+        if (o->takes_value == MPROF_NOVALUE && eq)
             return mprof_fail(MPROF_ARG_ERROR, "%s: option '--%s' takes no value", a->verb,
                               o->long_name);
-        if (o->takes_value)
+        if (o->takes_value == MPROF_VALUE)
             *value = eq ? eq + 1 : a->argv[a->i++];
+        else if (o->takes_value == MPROF_OPTVALUE && eq)
+            *value = eq + 1;
         return o->id;
     }
     snprintf(a->cluster, sizeof a->cluster, "%s", arg + 1);
