@@ -133,12 +133,16 @@ int profiler_add(MLProfiler *prof, PyObject *func)
         rc = 0;
         goto done;
     }
-    const char *filename = PyUnicode_AsUTF8(code->co_filename);
+    /* As os.fsencode: a file name that is not UTF-8 keeps its bytes. */
+    PyObject *fname = PyUnicode_EncodeFSDefault(code->co_filename);
+    const char *filename = fname ? PyBytes_AS_STRING(fname) : NULL;
     const char *name = filename ? PyUnicode_AsUTF8(code->co_name) : NULL;
+    linefunc *fn;
+    int added = name ? linetab_add(prof->tab, filename, name, first, nlines, &fn) : ML_OK;
+    Py_XDECREF(fname);
     if (!name)
         goto done;
-    linefunc *fn;
-    if (linetab_add(prof->tab, filename, name, first, nlines, &fn) != ML_OK) {
+    if (added != ML_OK) {
         PyErr_NoMemory();
         goto done;
     }

@@ -33,12 +33,12 @@ int mprof_main_host(int argc, char **argv, const char *host_python)
     int rc;
     const char *verb = argc >= 2 ? argv[1] : NULL;
     /* Earlier output of the process is not ours to report. */
-    clearerr(stdout);
+    mprof_out_reset();
     if (!verb) {
         fputs(usage, stderr);
         rc = MPROF_EUSAGE;
     } else if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
-        fputs(usage, stdout);
+        mprof_out("%s", usage);
         rc = MPROF_OK;
     } else if (strcmp(verb, "run") == 0 || strcmp(verb, "attach") == 0) {
         rc = mprof_run(argc, argv, strcmp(verb, "attach") == 0, host_python);

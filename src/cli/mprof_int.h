@@ -52,8 +52,14 @@ int mprof_code(int ml_err);
 int mprof_profiles(char ***names, size_t *n);
 void mprof_free_list(char **names, size_t n);
 
-/* Writes stdout out.  Returns code; when that failed (a full disk, a
- * closed pipe) and code is MPROF_OK, MPROF_EOUTPUT after the error line. */
+/* Everything a verb prints on stdout goes through mprof_out, which keeps
+ * the reason of the first failed write; mprof_check_stdout then flushes
+ * and returns code, or, when a write failed (a full disk, a closed pipe)
+ * and code is MPROF_OK, MPROF_EOUTPUT after the error line.
+ * mprof_out_reset starts a verb afresh. */
+void mprof_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void mprof_out_reset(void);
+void mprof_out_flush(void); /* what is buffered goes out now (errors kept) */
 int mprof_check_stdout(int code);
 
 int mprof_run(int argc, char **argv, int attach, const char *host_python);

@@ -133,7 +133,7 @@ static int parse_run(int argc, char **argv, run_cfg *c)
                 return mprof_fail(MPROF_EUSAGE, "%s: backend '%s' is not supported (the "
                                   "timeline samples RSS)", a.verb, v);
             break;
-        case O_HELP: fputs(run_usage, stdout); return -1;
+        case O_HELP: mprof_out("%s", run_usage); return -1;
         case O_INTERVAL:
             if (!parse_seconds(v, SAMPLER_MIN_INTERVAL, &c->interval))
                 return mprof_fail(MPROF_EUSAGE, "%s: interval '%s' is not a number of seconds "
@@ -386,9 +386,9 @@ static int finish(const run_cfg *c, run_out *out, pid_t pid, const char *python,
     if (err != ML_OK)
         return mprof_fail(MPROF_EINTERNAL, "sampling failed: %s", ml_strerror(err));
     if (res->end == SAMPLER_TIMEOUT && !c->attach) {
-        printf("memline: stopped sampling after %gs; waiting for the program to end\n",
+        mprof_out("memline: stopped sampling after %gs; waiting for the program to end\n",
                c->timeout);
-        fflush(stdout);
+        mprof_out_flush();
         sampler_wait(pid, &run_signal, res);
     }
     if (!res->started && res->end == SAMPLER_INTERRUPTED) {
@@ -476,12 +476,13 @@ int mprof_run(int argc, char **argv, int attach, const char *host_python)
         return rc < 0 ? MPROF_OK : rc;
     rc = prepare(&s, host_python);
     if (rc == MPROF_OK) {
-        printf("memline: Sampling memory every %gs\n", s.c.interval);
+        mprof_out("memline: Sampling memory every %gs\n", s.c.interval);
         if (s.c.attach)
-            printf("attaching to existing process, using hint: %s\n", s.c.program[0]);
+            mprof_out("attaching to existing process, using hint: %s\n", s.c.program[0]);
         else
-            printf("running new process\n%s", s.pymode ? "running as a Python program...\n" : "");
-        fflush(stdout);
+            mprof_out("running new process\n%s",
+                      s.pymode ? "running as a Python program...\n" : "");
+        mprof_out_flush();
         catch_stops(old);
         installed = 1;
     }

@@ -13,10 +13,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The errno of the first failed write to stdout since mprof_out_reset:
+ * with an unbuffered stdout (PYTHONUNBUFFERED in the binding) the write
+ * fails in printf, long before the final flush, and errno is gone then. */
+static int out_errno;
+
+static void note_out_error(int r)
+{
+    if ((r < 0 || ferror(stdout)) && !out_errno)
+        out_errno = errno ? errno : EIO;
+}
+
+void mprof_out_flush(void)
+{
+    errno = 0;
+    note_out_error(fflush(stdout));
+}
+
+void mprof_out_reset(void)
+{
+    out_errno = 0;
+    clearerr(stdout);
+}
+
+void mprof_out(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    errno = 0;
+    int r = vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    note_out_error(r);
+}
+
 int mprof_fail(int code, const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
+    mprof_out_flush();
     fputs("memline: error: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -28,7 +61,7 @@ int mprof_fail(int code, const char *fmt, ...)
 void mprof_warn(const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
+    mprof_out_flush();
     fputs("memline: warning: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -38,17 +71,15 @@ void mprof_warn(const char *fmt, ...)
 
 int mprof_check_stdout(int code)
 {
-    /* A failure of an earlier write is sticky in the stream; flush reports
-     * one still in the buffer. */
-    errno = 0;
-    if (fflush(stdout) == 0 && !ferror(stdout))
-        return code;
-    int err = errno;
+    mprof_out_flush();
+    int err = out_errno ? out_errno : ferror(stdout) ? EIO : 0;
+    out_errno = 0;
     clearerr(stdout);
+    if (!err)
+        return code;
     if (code != MPROF_OK)
         return code; /* its error line is out already: one is enough */
-    return mprof_fail(MPROF_EOUTPUT, "cannot write to standard output: %s",
-                      err ? strerror(err) : "write error");
+    return mprof_fail(MPROF_EOUTPUT, "cannot write to standard output: %s", strerror(err));
 }
 
 int mprof_code(int err)
