@@ -489,9 +489,13 @@ int mprof_run(int argc, char **argv, int attach, const char *host_python)
     if (rc == MPROF_OK && !s.c.attach) {
         int keep[1] = {s.ready[1]};
         int err = sampler_spawn(s.av, keep, s.pymode ? 1 : 0, &s.pid);
+        /* ENOENT for a file that is there: exec did not find the
+         * interpreter its #! line names */
+        int there = err == ML_ENOENT && strchr(s.av[0], '/') && access(s.av[0], F_OK) == 0;
         if (err != ML_OK)
             rc = mprof_fail(MPROF_ENOPROC, "cannot run '%s': %s", s.av[0],
-                            err == ML_ENOENT ? "no such program" : strerror(errno));
+                            there ? "the interpreter on its #! line was not found"
+                            : err == ML_ENOENT ? "no such program" : strerror(errno));
         close(s.ready[1]);
         s.ready[1] = -1;
     }
