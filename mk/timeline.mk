@@ -1,5 +1,6 @@
-# The timeline's extras: the .dat parser's fuzzer and the sampler's
-# overhead benchmark.  (The standalone binary is built by the Makefile.)
+# The timeline's extras: the .dat parser's fuzzer, the sampler's overhead
+# benchmark and the readers' scale check against mprof.  (The standalone
+# binary is built by the Makefile.)
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
@@ -7,7 +8,7 @@ FUZZ_DIR := out/fuzz
 FUZZ_SRC := src/core/datfile.c src/core/escape.c src/core/mlalloc.c src/core/mlerr.c \
   src/core/plot.c src/core/plot_html.c src/core/plot_svg.c src/core/plot_w.c src/core/sbuf.c
 
-.PHONY: fuzz fuzz-build bench-timeline print-memline
+.PHONY: fuzz fuzz-build bench-timeline bench-scale print-memline
 
 # libFuzzer on the .dat parser, for FUZZ_SECONDS, from the seed corpus in
 # tests/fuzz/corpus (new inputs go to out/fuzz/corpus, not the tree).
@@ -23,9 +24,14 @@ fuzz: $(FUZZ_DIR)/fuzz_datfile
 	$(FUZZ_DIR)/fuzz_datfile -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	  -print_final_stats=1 $(FUZZ_DIR)/corpus tests/fuzz/corpus
 
-bench: bench-timeline
+bench: bench-timeline bench-scale
 bench-timeline: $(MEMLINE_BIN)
 	$(PYTHON) bench/bench_timeline.py --memline $(MEMLINE_BIN)
+
+# 200k distinct functions and 2M FUNC lines: memline's readers beside
+# mprof's (from the bench's venv), ratios in one run.
+bench-scale: $(MEMLINE_BIN) bench-venv
+	$(BENCH_VPY) bench/bench_scale.py --memline $(MEMLINE_BIN) --mprof $(BENCH_VENV)/bin/mprof
 
 # Where the binary is, for tests: make -s print-memline
 print-memline:

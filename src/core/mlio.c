@@ -185,6 +185,9 @@ int ml_replace_file(const char *path, const char *p, size_t n)
     }
     if (exists && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
         return write_special(path, p, n);
+    /* A file the user made read-only stays, as open(2) would keep it. */
+    if (exists && S_ISREG(st.st_mode) && access(path, W_OK) != 0)
+        return ml_err_from_errno(errno);
     char *tmp = NULL;
     int fd = -1, rc = ML_OK;
     for (int round = 0; round < 100 && fd < 0; round++) {

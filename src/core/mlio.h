@@ -47,7 +47,8 @@ int ml_unlink_same(const char *path, int fd);
  * it (O_EXCL, in the same directory), which is synced and renamed over
  * path, so path holds either its old content or all of the new one and a
  * symbolic link there is replaced, never written through.  An existing
- * regular file's permission bits are kept.  Where path is a FIFO or a
+ * regular file's permission bits are kept, and one the caller may not
+ * write is left alone (ML_EACCES), as open(2) would leave it.  Where path is a FIFO or a
  * device, the bytes are written to it instead (there is nothing there to
  * lose).  On failure the new file is removed and path is as it was.
  * Returns ML_OK; ML_EINVAL (errno EISDIR) for a directory; ML_ENOENT,
