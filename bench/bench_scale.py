@@ -75,6 +75,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=600)
     args = ap.parse_args()
     memline = os.path.abspath(args.memline)
+    if args.mprof:
+        args.mprof = os.path.abspath(args.mprof)
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         files = [("names", 1), ("calls", 10)]
