@@ -62,6 +62,24 @@ void mprof_out_reset(void);
 void mprof_out_flush(void); /* what is buffered goes out now (errors kept) */
 int mprof_check_stdout(int code);
 
+/* The .dat file run and attach write (mprof_dat.c).  Invariant: fd >= 0
+ * once opened, path names it (defname holds a default name); created says
+ * this call made the file, the only case in which it may be removed. */
+typedef struct mprof_dat {
+    const char *path;
+    int fd, created;
+    char defname[64];
+} mprof_dat;
+
+/* Opens path to append to, or without path a new default name; prints the
+ * error line.  Returns MPROF_OK or MPROF_EOUTPUT. */
+int mprof_dat_open(mprof_dat *d, const char *path);
+/* Whether the file's last line is cut off (no newline at its end). */
+int mprof_dat_torn(const mprof_dat *d);
+/* Closes d; when !keep, a file this call created is removed, while it is
+ * still the same file.  Accepts a d never opened (fd -1). */
+void mprof_dat_close(mprof_dat *d, int keep);
+
 int mprof_run(int argc, char **argv, int attach, const char *host_python);
 int mprof_plot(int argc, char **argv);
 int mprof_peak(int argc, char **argv);

@@ -15,7 +15,6 @@
 #include "core/datfile.h"
 #include "core/mlalloc.h"
 #include "core/mlerr.h"
-#include "core/mlio.h"
 #include "core/procinfo.h"
 #include "core/sampler.h"
 #include "core/sbuf.h"
@@ -29,9 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 enum { O_PYTHON = 1, O_NOPYTHON, O_INTERVAL, O_CHILDREN, O_MULTI, O_EXITCODE, O_ATTACH,
@@ -170,78 +167,13 @@ static const char *pick_python(const run_cfg *c, const char *host)
     return host && *host ? host : "python3";
 }
 
-/* The output file, open for appending.  Invariant: fd >= 0 once opened;
- * created says this call made the file (so only then may a failed start
- * remove it); head holds what goes before the first record. */
+/* The output file and what goes into it before the first reading.
+ * Invariant: head is written only once the program has started. */
 typedef struct run_out {
-    const char *path;
-    int fd, created;
-    char defname[64];
+    mprof_dat dat;
     sbuf head;
-    sbuf abspath; /* path made absolute, for the Python child */
+    sbuf abspath; /* dat.path made absolute, for the Python child */
 } run_out;
-
-/* The default name, mprof's mprofile_YYYYmmddHHMMSS.dat, is predictable:
- * it is only ever created new, never opened where something is.  A name
- * taken (a run in the same second, or a planted link) moves on a second. */
-static int open_default(run_out *o)
-{
-    time_t now = time(NULL);
-    for (int k = 0; k < 100; k++) {
-        time_t t = now + k;
-        struct tm tm;
-        localtime_r(&t, &tm);
-        strftime(o->defname, sizeof o->defname, "mprofile_%Y%m%d%H%M%S.dat", &tm);
-        if (ml_create_new(o->defname, &o->fd) == ML_OK) {
-            o->path = o->defname;
-            o->created = 1;
-            return MPROF_OK;
-        }
-        if (errno != EEXIST)
-            return mprof_fail(MPROF_EOUTPUT, "cannot write '%s': %s", o->defname,
-                              strerror(errno));
-    }
-    return mprof_fail(MPROF_EOUTPUT, "cannot write '%s': the 100 default names from now on "
-                      "are taken; name the output with -o", o->defname);
-}
-
-static int open_output(run_out *o, const char *path)
-{
-    if (!path)
-        return open_default(o);
-    o->path = path;
-    if (ml_open_append(path, &o->fd, &o->created) == ML_OK)
-        return MPROF_OK;
-    if (errno == ELOOP)
-        return mprof_fail(MPROF_EOUTPUT, "cannot write '%s': it is a symbolic link, and the "
-                          "timeline is appended only to a regular file (name the file itself)",
-                          path);
-    if (errno == EISDIR)
-        return mprof_fail(MPROF_EOUTPUT, "cannot write '%s': it is a directory", path);
-    if (errno == EINVAL)
-        return mprof_fail(MPROF_EOUTPUT, "cannot write '%s': not a regular file (the "
-                          "timeline is appended only to one)", path);
-    return mprof_fail(MPROF_EOUTPUT, "cannot write '%s': %s", path, strerror(errno));
-}
-
-/* An existing file whose last line was cut off (a writer killed
- * mid-line): that line is ended with "<torn>", which keeps it malformed
- * (skipped with a warning) instead of letting our records continue it. */
-static int check_tail(run_out *o)
-{
-    struct stat st, rst;
-    char last = '\n';
-    if (o->created || fstat(o->fd, &st) != 0 || st.st_size == 0)
-        return ML_OK;
-    /* fd is write-only; read through a second descriptor of the same file */
-    int rfd = open(o->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (rfd >= 0 && fstat(rfd, &rst) == 0 && rst.st_ino == st.st_ino &&
-        rst.st_dev == st.st_dev && pread(rfd, &last, 1, st.st_size - 1) != 1)
-        last = '\n';
-    if (rfd >= 0)
-        close(rfd);
-    return last == '\n' ? ML_OK : sbuf_puts(&o->head, "<torn>\n");
-}
 
 /* The argv to start: the program itself, or a Python interpreter running
  * it under memline --timestamp, which appends its FUNC lines to out's file
@@ -377,11 +309,11 @@ static int finish(const run_cfg *c, run_out *out, pid_t pid, const char *python,
         int e = errno;
         if (!c->attach) {
             mprof_fail(MPROF_EOUTPUT, "cannot write '%s': %s; sampling stopped, the program "
-                       "runs on and memline waits for it", out->path, strerror(e));
+                       "runs on and memline waits for it", out->dat.path, strerror(e));
             sampler_wait(pid, &run_signal, res);
             return MPROF_EOUTPUT;
         }
-        return mprof_fail(MPROF_EOUTPUT, "cannot write '%s': %s", out->path, strerror(e));
+        return mprof_fail(MPROF_EOUTPUT, "cannot write '%s': %s", out->dat.path, strerror(e));
     }
     if (err != ML_OK)
         return mprof_fail(MPROF_EINTERNAL, "sampling failed: %s", ml_strerror(err));
@@ -393,7 +325,7 @@ static int finish(const run_cfg *c, run_out *out, pid_t pid, const char *python,
     }
     if (!res->started && res->end == SAMPLER_INTERRUPTED) {
         mprof_warn("interrupted before the program started; nothing was recorded in '%s'",
-                   out->path);
+                   out->dat.path);
         return run_status(c, res);
     }
     if (!res->started) {
@@ -403,7 +335,7 @@ static int finish(const run_cfg *c, run_out *out, pid_t pid, const char *python,
                           "--python=PATH); nothing was recorded", python, how);
     }
     if (res->end == SAMPLER_INTERRUPTED)
-        mprof_warn("interrupted; the timeline in '%s' is complete up to now", out->path);
+        mprof_warn("interrupted; the timeline in '%s' is complete up to now", out->dat.path);
     return run_status(c, res);
 }
 
@@ -428,26 +360,29 @@ static int prepare(run_state *s, const char *host_python)
     sbuf text = SBUF_INIT;
     if (c->attach) {
         rc = find_target(c->program[0], &s->pid);
-        if (rc == MPROF_OK) {
-            int err = procinfo_cmdline(s->pid, &text);
-            err = datfile_put_cmdline_text(&s->out.head, err == ML_OK ? text.data
-                                                                         : c->program[0]);
-            rc = err == ML_OK ? MPROF_OK : mprof_fail(MPROF_EINTERNAL, "out of memory");
-        }
+        if (rc == MPROF_OK && procinfo_cmdline(s->pid, &text) != ML_OK)
+            sbuf_clear(&text);
     } else if (ends_with(c->program[0], ".py") && !c->nopython &&
                access(c->program[0], R_OK) != 0) {
         rc = mprof_fail(MPROF_ENOPROC, "cannot run '%s': %s", c->program[0], strerror(errno));
     }
-    sbuf_release(&text);
     if (rc == MPROF_OK)
-        rc = open_output(&s->out, c->output);
-    if (rc == MPROF_OK && check_tail(&s->out) != ML_OK)
+        rc = mprof_dat_open(&s->out.dat, c->output);
+    /* An existing file whose last line was cut off (a writer killed
+     * mid-line): "<torn>" ends that line before our first record, which
+     * keeps it one malformed line (skipped with a warning) instead of the
+     * start of a wrong one. */
+    if (rc == MPROF_OK && mprof_dat_torn(&s->out.dat) && sbuf_puts(&s->out.head, "<torn>\n"))
         rc = mprof_fail(MPROF_EINTERNAL, "out of memory");
+    if (rc == MPROF_OK && c->attach &&
+        datfile_put_cmdline_text(&s->out.head, text.len ? text.data : c->program[0]) != ML_OK)
+        rc = mprof_fail(MPROF_EINTERNAL, "out of memory");
+    sbuf_release(&text);
     if (rc == MPROF_OK && !c->attach) {
         char cwd[PATH_MAX];
-        int err = s->out.path[0] == '/' ? sbuf_puts(&s->out.abspath, s->out.path)
+        int err = s->out.dat.path[0] == '/' ? sbuf_puts(&s->out.abspath, s->out.dat.path)
                   : getcwd(cwd, sizeof cwd) ? sbuf_printf(&s->out.abspath, "%s/%s", cwd,
-                                                          s->out.path)
+                                                          s->out.dat.path)
                                             : ML_EIO;
         if (err == ML_OK && pipe2(s->ready, O_CLOEXEC) != 0)
             err = ML_EIO;
@@ -469,7 +404,7 @@ int mprof_run(int argc, char **argv, int attach, const char *host_python)
     memset(&s, 0, sizeof s);
     s.c.interval = 0.1;
     s.c.attach = attach;
-    s.out.fd = s.ready[0] = s.ready[1] = -1;
+    s.out.dat.fd = s.ready[0] = s.ready[1] = -1;
     struct sigaction old[N_STOP_SIGS];
     int rc = parse_run(argc, argv, &s.c), installed = 0, ok_start = 0;
     if (rc != MPROF_OK)
@@ -503,18 +438,13 @@ int mprof_run(int argc, char **argv, int attach, const char *host_python)
         sampler_opts so = {s.c.interval, s.c.timeout, s.c.children, s.c.multi, !s.c.attach,
                            s.pymode, s.ready[0], sbuf_str(&s.out.head)};
         sampler_result res;
-        int err = sampler_run(s.pid, s.out.fd, &so, &run_signal, &res);
+        int err = sampler_run(s.pid, s.out.dat.fd, &so, &run_signal, &res);
         rc = finish(&s.c, &s.out, s.pid, s.av ? s.av[0] : s.python, err, &res);
         ok_start = err != ML_ENOENT && res.started;
     }
     if (installed)
         restore_stops(old);
-    /* A failed start takes back only a file it made itself, and only while
-     * it is still that file. */
-    if (!ok_start && s.out.fd >= 0 && s.out.created)
-        ml_unlink_same(s.out.path, s.out.fd);
-    if (s.out.fd >= 0)
-        close(s.out.fd);
+    mprof_dat_close(&s.out.dat, ok_start);
     for (int i = 0; i < 2; i++)
         if (s.ready[i] >= 0)
             close(s.ready[i]);

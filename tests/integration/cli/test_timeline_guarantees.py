@@ -150,6 +150,46 @@ def test_hostile_command_line_stays_one_record(tmp_path):
     assert max(m for m, _ in mem) < 1000
 
 
+def test_appending_to_a_torn_file_keeps_the_cut_line_apart(tmp_path):
+    """A file whose writer was killed mid-line: the reader drops the torn
+    line with a warning, and a run appending to it ends that line first,
+    so it stays one malformed line, not the start of a wrong record."""
+    dat = tmp_path / "t.dat"
+    dat.write_bytes(b"CMDLINE old\nMEM 1.000000 100.0000\nMEM 2.000000 100.1000\nMEM 5.5 17")
+    r = memline("peak", dat)
+    assert r.returncode == 0 and r.stdout == "%s\t2.000 MiB\n" % dat
+    assert r.stderr == ("memline: warning: '%s': skipped the last line, 4, cut off before its "
+                        "end (the writer was stopped mid-line)\n" % dat)
+    for verb in (["run", "-T", "0.01", "-o", dat, "sleep", "0.1"],
+                 ["attach", "-T", "0.01", "-t", "0.1", "-o", dat]):
+        if verb[0] == "attach":
+            p = subprocess.Popen(["sleep", "5"])
+            verb.append(str(p.pid))
+        r = memline(*verb, cwd=tmp_path)
+        if verb[0] == "attach":
+            p.kill()
+            p.wait()
+        assert r.returncode == 0, r.stderr
+    lines = dat.read_bytes().split(b"\n")
+    assert lines[3] == b"MEM 5.5 17<torn>" and lines[4].startswith(b"CMDLINE sleep ")
+    cmd, mem, _, _ = read_dat_lenient(dat)
+    assert cmd == "sleep 5" and mem[0] == (1.0, 100.0) and all(t > 1e9 for _, t in mem[2:])
+    r = memline("peak", dat)
+    assert r.returncode == 0
+    assert r.stderr == ("memline: warning: '%s': skipped 1 malformed line (the first is line "
+                        "4)\n" % dat)
+
+
+def read_dat_lenient(path):
+    """read_dat, skipping the lines mprof's reader could not read."""
+    good = tmp = path.with_suffix(".good")
+    with open(path) as src, open(tmp, "w") as out:
+        for line in src:
+            if "<torn>" not in line:
+                out.write(line)
+    return read_dat(good)
+
+
 # ---------------------------------------------------------------- linear readers
 
 def test_reading_is_linear_in_distinct_names(tmp_path):
