@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -188,7 +189,15 @@ static int build_argv(const run_cfg *c, const char *python, const run_out *out, 
     int is_py = ends_with(first, ".py") && !c->nopython;
     const char *base = strrchr(first, '/') ? strrchr(first, '/') + 1 : first;
     *pymode = !c->nopython && ((is_py && !c->multi) || c->python);
-    int add_python = (*pymode || is_py) && strncmp(base, "python", 6) != 0;
+    /* The program is its own interpreter when its name starts with python,
+     * or, after a bare --python, when it is a path to an executable file
+     * and a script follows (--python /opt/bin/py3 x.py). */
+    struct stat st;
+    int interpreter = strncmp(base, "python", 6) == 0 ||
+                      (c->python && !c->interpreter && c->n_program > 1 && !is_py &&
+                       strchr(first, '/') && stat(first, &st) == 0 && S_ISREG(st.st_mode) &&
+                       access(first, X_OK) == 0);
+    int add_python = (*pymode || is_py) && !interpreter;
     size_t n = (size_t)c->n_program, total = n + 8;
     char **av = ml_calloc(total, sizeof *av), **cv = ml_calloc(n + 2, sizeof *cv);
     int rc = av && cv ? ML_OK : ML_ENOMEM;

@@ -69,6 +69,22 @@ def test_run_uses_memlines_own_interpreter(tmp_path):
     assert os.path.samefile(interpreter, PY) and script == "prog.py"
 
 
+@pytest.mark.parametrize("form", ["--python=PATH", "--python PATH"])
+def test_run_with_a_chosen_interpreter(tmp_path, form):
+    interp = tmp_path / "py3"  # a name that does not start with python
+    interp.write_text('#!/bin/sh\nexec "%s" "$@"\n' % PY)
+    interp.chmod(0o755)
+    (tmp_path / "prog.py").write_text(PROFILED)
+    flag = ["--python=%s" % interp] if form == "--python=PATH" else ["--python", interp]
+    e = child_env()
+    e.pop("MEMLINE_PYTHON", None)
+    r = run([memline_binary(), "run", "-T", "0.02", "-o", "a.dat", *flag, "prog.py"],
+            cwd=tmp_path, env=e)
+    assert r.returncode == 0, r.stderr
+    assert read_dat(tmp_path / "a.dat")[0] == "%s prog.py" % interp
+    assert func_names(tmp_path / "a.dat") == ["__main__.grow"]
+
+
 def test_output_name_never_reads_as_an_option(tmp_path):
     (tmp_path / "prog.py").write_text(PROFILED)
     r = memline("run", "-T", "0.02", "-o", "-dash.dat", "prog.py", cwd=tmp_path)
