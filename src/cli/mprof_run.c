@@ -315,7 +315,7 @@ static int finish(const run_cfg *c, run_out *out, pid_t pid, const char *python,
     if (err == ML_ENOENT && c->attach)
         return mprof_fail(MPROF_ENOPROC, "attach: process %d is gone", (int)pid);
     if (err == ML_EIO) {
-        int e = errno;
+        int e = res->write_errno ? res->write_errno : EIO;
         if (!c->attach) {
             mprof_fail(MPROF_EOUTPUT, "cannot write '%s': %s; sampling stopped, the program "
                        "runs on and memline waits for it", out->dat.path, strerror(e));

@@ -239,6 +239,7 @@ int sampler_run(pid_t pid, int fd, const sampler_opts *o, sampler_signal *sig,
         }
         if (res->started && (now - last_flush >= FLUSH_PERIOD || out.len >= FLUSH_BYTES)) {
             rc = flush(fd, &out);
+            res->write_errno = rc == ML_EIO ? errno : 0;
             last_flush = now;
         }
         next += o->interval;
@@ -254,6 +255,8 @@ int sampler_run(pid_t pid, int fd, const sampler_opts *o, sampler_signal *sig,
         res->started = said_ready(o->ready_fd);
     if (out.len > 0 && res->started && rc != ML_EIO && rc != ML_ENOENT) {
         int frc = flush(fd, &out);
+        if (rc == ML_OK && frc == ML_EIO)
+            res->write_errno = errno;
         if (rc == ML_OK)
             rc = frc;
     }

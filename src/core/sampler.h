@@ -51,6 +51,7 @@ typedef struct sampler_result {
     int have_status;  /* status is valid */
     int started;      /* the program said it had started (always 1 without
                          wait_ready); when 0 nothing was written */
+    int write_errno;  /* with ML_EIO: why fd could not be written */
     size_t samples;   /* MEM lines taken */
 } sampler_result;
 
@@ -73,8 +74,9 @@ int sampler_spawn(char *const argv[], const int *inherit, size_t ninherit, pid_t
  * only (ml_append_lines).  Lines reach fd at least every 0.1 s, so a killed
  * target keeps its timeline.  sig may be NULL.  Returns ML_OK with *res
  * filled in; ML_ENOENT when pid is gone (or a zombie) before its first
- * reading; ML_EIO when fd cannot be written (sampling stops at once and an
- * own child is left running: sampler_wait it); ML_ENOMEM; ML_EINVAL for bad
+ * reading; ML_EIO when fd cannot be written (res->write_errno says why;
+ * sampling stops at once and an own child is left running: sampler_wait
+ * it); ML_ENOMEM; ML_EINVAL for bad
  * opts.  The caller keeps fd and ready_fd. */
 int sampler_run(pid_t pid, int fd, const sampler_opts *o, sampler_signal *sig,
                 sampler_result *res);

@@ -11,6 +11,7 @@ signal, so its parent sees what happened.
 import argparse
 import builtins
 import errno
+import io
 import os
 import signal
 import stat
@@ -398,6 +399,7 @@ def _profile_program(opts):
                   file=sys.stderr)
         builtins.profile = prof
         _profile_in_children()
+        _say_ready(opts.ready_fd)
     except _Stopped as e:
         # before the program ran: nothing to report, nothing of ours to keep
         if out is not None:
@@ -405,7 +407,6 @@ def _profile_program(opts):
             if created and os.path.getsize(opts.outfile) == 0:
                 os.unlink(opts.outfile)
         _die(e.signum)
-    _say_ready(opts.ready_fd)
     # One _Stopped at most is ever raised (a second signal ends memline):
     # wherever it lands, up to program_done, it ends the program.
     try:
@@ -422,7 +423,6 @@ def _profile_program(opts):
     try:
         stream = out if out else sys.stdout
         if opts.timestamp and out:
-            import io
             text = io.StringIO()
             prof.show_results(stream=text)
             _append_lines(out, text.getvalue())

@@ -169,6 +169,7 @@ TEST(unwritable_output)
     sampler_opts o = {0.01, 0, 0, 0, 1};
     sampler_result r;
     CHECK_EQ_INT(sampler_run(pid, fd, &o, NULL, &r), ML_EIO);
+    CHECK_EQ_INT(r.write_errno, ENOSPC);
     close(fd);
     CHECK_EQ_INT(kill(pid, 0), 0); /* left running, for the caller to wait for */
     CHECK_EQ_INT(sampler_wait(pid, NULL, &r), ML_OK);
@@ -268,7 +269,8 @@ TEST(spawn_resets_signals_and_passes_descriptors)
     int fds[2], other[2];
     CHECK(pipe2(fds, O_CLOEXEC) == 0 && pipe2(other, O_CLOEXEC) == 0);
     char script[128];
-    snprintf(script, sizeof script, "echo fd-ok >&%d; { echo leak >&%d; } 2>/dev/null", fds[1], other[1]);
+    snprintf(script, sizeof script, "echo fd-ok >&%d; { echo leak >&%d; } 2>/dev/null", fds[1],
+             other[1]);
     char *sh[] = {"sh", "-c", script, NULL};
     CHECK_EQ_INT(sampler_spawn(sh, &fds[1], 1, &pid), ML_OK);
     close(fds[1]);
