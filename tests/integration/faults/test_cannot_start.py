@@ -3,7 +3,6 @@ non-zero; the output named with -o is left exactly as it was, and a file
 memline would have made is not left behind."""
 
 import os
-import textwrap
 
 import pytest
 

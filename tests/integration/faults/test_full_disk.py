@@ -8,9 +8,9 @@ import subprocess
 
 import pytest
 
-from _faults import (PY, SMALL_DAT, alive, assert_kept, assert_one_error, children, env, fill,
-                     memline, memline_binary, memline_lines, popen, read_dat, reap, run,
-                     small_tmpfs, snapshot, wait_for)
+from _faults import (PY, SMALL_DAT, alive, assert_kept, assert_one_error, children, fill, memline,
+                     memline_binary, memline_lines, popen, read_dat, reap, run, small_tmpfs,
+                     snapshot)
 
 ORIGINAL = b"CMDLINE an earlier run\nMEM 1.000000 100.0000\nMEM 2.000000 100.1000\n"
 

@@ -25,7 +25,7 @@ import textwrap
 
 import pytest
 
-from _faults import (PY, alive, assert_kept, children, env, mem_lines, memline, memline_binary,
+from _faults import (PY, alive, assert_kept, children, mem_lines, memline, memline_binary,
                      memline_lines, popen, read_dat, reap, snapshot, wait_for)
 from helpers import parse_report
 

@@ -10,8 +10,8 @@ import textwrap
 
 import pytest
 
-from _faults import (PY, SMALL_DAT, assert_kept, assert_one_error, env, memline,
-                     memline_binary, read_dat, run, snapshot)
+from _faults import (PY, SMALL_DAT, assert_kept, assert_one_error, memline, read_dat, run,
+                     snapshot)
 
 PRECIOUS = "the user's notes: never to be lost\n"
 SCRIPT = textwrap.dedent("""\
