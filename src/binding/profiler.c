@@ -137,7 +137,9 @@ int profiler_add(MLProfiler *prof, PyObject *func)
         rc = 0;
         goto done;
     }
-    const char *filename = PyUnicode_AsUTF8(code->co_filename);
+    /* As os.fsencode: a file name that is not UTF-8 keeps its bytes. */
+    PyObject *fname = PyUnicode_EncodeFSDefault(code->co_filename);
+    const char *filename = fname ? PyBytes_AS_STRING(fname) : NULL;
     /* The qualified name, for the JSON and HTML reports (the function's own
      * __qualname__: code objects carry one only from 3.11). */
     PyObject *qualname = filename ? PyObject_GetAttrString(f, "__qualname__") : NULL;
@@ -148,6 +150,7 @@ int profiler_add(MLProfiler *prof, PyObject *func)
     linefunc *fn;
     int added = name ? linetab_add(prof->tab, filename, name, first, nlines, &fn) : -1;
     Py_XDECREF(qualname);
+    Py_XDECREF(fname);
     if (added != ML_OK) {
         if (!PyErr_Occurred())
             PyErr_NoMemory();

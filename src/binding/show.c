@@ -59,7 +59,9 @@ int profiler_func_ran(const linefunc *fn)
 static int show_func(PyObject *stream, PyObject *linecache, const linefunc *fn,
                      const report_fmt *fmt, sbuf *b)
 {
-    PyObject *lines = PyObject_CallMethod(linecache, "getlines", "s", fn->filename);
+    PyObject *name = PyUnicode_DecodeFSDefault(fn->filename); /* the code's own */
+    PyObject *lines = name ? PyObject_CallMethod(linecache, "getlines", "O", name) : NULL;
+    Py_XDECREF(name);
     if (!lines)
         return -1;
     int rc = -1;
@@ -207,7 +209,7 @@ PyObject *profiler_code_map(MLProfiler *self)
             else
                 PyList_SET_ITEM(rows, j, row);
         }
-        PyObject *item = rows ? Py_BuildValue("(sON)", fn->filename,
+        PyObject *item = rows ? Py_BuildValue("(NON)", PyUnicode_DecodeFSDefault(fn->filename),
                                               PyList_GET_ITEM(codes, (Py_ssize_t)i), rows)
                               : NULL;
         int rc = item ? PyList_Append(blocks, item) : -1;

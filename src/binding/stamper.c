@@ -3,7 +3,10 @@
 
 #include "backend.h"
 #include "compat.h"
+#include "core/datfile.h"
+#include "core/mlerr.h"
 #include "core/mlunits.h"
+#include "core/sbuf.h"
 #include "engine.h"
 #include "wrapper.h"
 
@@ -196,27 +199,46 @@ static PyObject *st_show_results(MLStamper *self, PyObject *args, PyObject *kw)
     if (!stream || stream == Py_None)
         Py_RETURN_NONE;
     /* Grouped by function, in the order the functions were added, as
-     * memory_profiler writes them. */
+     * memory_profiler writes them.  The core writes each record, so that a
+     * name is data, never structure: a newline or blank in it cannot make
+     * a record of its own (core/datfile.h). */
+    sbuf line = SBUF_INIT;
+    PyObject *result = NULL;
     for (Py_ssize_t f = 0; f < PyList_GET_SIZE(self->names); f++) {
-        const char *name = PyUnicode_AsUTF8(PyList_GET_ITEM(self->names, f));
-        if (!name)
-            return NULL;
+        PyObject *str = PyList_GET_ITEM(self->names, f);
+        PyObject *enc = PyUnicode_AsEncodedString(str, "utf-8", "surrogateescape");
+        if (!enc) {
+            PyErr_Clear(); /* a lone surrogate not from a byte: its UTF-8 form */
+            enc = PyUnicode_AsEncodedString(str, "utf-8", "surrogatepass");
+        }
+        if (!enc)
+            goto done;
         for (Py_ssize_t i = 0; i < self->nstamps; i++) {
             stamp *s = &self->stamps[i];
             if (s->func != f || !s->done)
                 continue;
-            char buf[128];
-            PyOS_snprintf(buf, sizeof buf, " %.4f %.4f %.4f %.4f %d\n", s->mem_in, s->t_in,
-                          s->mem_out, s->t_out, s->level);
-            PyObject *line = PyUnicode_FromFormat("FUNC %s%s", name, buf);
-            PyObject *r = line ? PyObject_CallMethod(stream, "write", "O", line) : NULL;
-            Py_XDECREF(line);
-            if (!r)
-                return NULL;
+            datfile_func rec = {0, s->mem_in, s->t_in, s->mem_out, s->t_out, s->level};
+            sbuf_clear(&line);
+            PyObject *text = NULL;
+            if (datfile_put_func_n(&line, PyBytes_AS_STRING(enc),
+                                   (size_t)PyBytes_GET_SIZE(enc), &rec) != ML_OK)
+                PyErr_NoMemory();
+            else
+                text = PyUnicode_DecodeUTF8(line.data, (Py_ssize_t)line.len, "strict");
+            PyObject *r = text ? PyObject_CallMethod(stream, "write", "O", text) : NULL;
+            Py_XDECREF(text);
+            if (!r) {
+                Py_DECREF(enc);
+                goto done;
+            }
             Py_DECREF(r);
         }
+        Py_DECREF(enc);
     }
-    Py_RETURN_NONE;
+    result = Py_NewRef(Py_None);
+done:
+    sbuf_release(&line);
+    return result;
 }
 
 /* ---- with profile.timestamp(name): ---- */

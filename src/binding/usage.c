@@ -14,6 +14,8 @@
 #include "backend.h"
 #include "compat.h"
 
+#include <limits.h>
+
 
 typedef struct usage_args {
     PyObject *proc;
@@ -242,6 +244,25 @@ static int is_popen(PyObject *proc)
     return r;
 }
 
+/* A process id as memory_profiler takes one (-1: this process, sampled as
+ * 0).  pid_t is 32 bits: a larger or negative number names no process and
+ * must not wrap to one (2**32 is not 0, this process), so it gets
+ * ProcessLookupError, as memory_profiler's psutil raises NoSuchProcess.
+ * Returns 0, or -1 with an exception set. */
+static int as_pid(PyObject *v, pid_t *pid)
+{
+    int overflow = 0;
+    long long p = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (p == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow || p < -1 || p > (long long)INT_MAX) {
+        PyErr_Format(PyExc_ProcessLookupError, "memory_usage: no process with pid %R", v);
+        return -1;
+    }
+    *pid = p == -1 ? 0 : (pid_t)p;
+    return 0;
+}
+
 PyObject *usage_memory_usage(PyObject *module, PyObject *args, PyObject *kw)
 {
     (void)module;
@@ -294,14 +315,14 @@ PyObject *usage_memory_usage(PyObject *module, PyObject *args, PyObject *kw)
         int popen = is_popen(proc);
         if (popen > 0) {
             PyObject *pid = PyObject_GetAttrString(proc, "pid");
-            long p = pid ? PyLong_AsLong(pid) : -1;
+            pid_t p;
+            if (pid && as_pid(pid, &p) == 0)
+                out = usage_of_pid(p, proc, &a);
             Py_XDECREF(pid);
-            if (!PyErr_Occurred())
-                out = usage_of_pid((pid_t)p, proc, &a);
         } else if (popen == 0 && PyLong_Check(proc) && !PyBool_Check(proc)) {
-            long p = PyLong_AsLong(proc);
-            if (!PyErr_Occurred())
-                out = usage_of_pid(p == -1 ? 0 : (pid_t)p, NULL, &a);
+            pid_t p;
+            if (as_pid(proc, &p) == 0)
+                out = usage_of_pid(p, NULL, &a);
         } else if (popen == 0) {
             PyErr_Format(PyExc_TypeError,
                          "memory_usage: proc must be a callable, an (f, args, kw) tuple, a "

@@ -26,16 +26,23 @@ static const char usage[] =
 
 int mprof_main(int argc, char **argv)
 {
+    return mprof_main_host(argc, argv, NULL);
+}
+
+int mprof_main_host(int argc, char **argv, const char *host_python)
+{
     int rc;
     const char *verb = argc >= 2 ? argv[1] : NULL;
+    /* Earlier output of the process is not ours to report. */
+    mprof_out_reset();
     if (!verb) {
         fputs(usage, stderr);
         rc = MPROF_EUSAGE;
     } else if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
-        fputs(usage, stdout);
+        mprof_out("%s", usage);
         rc = MPROF_OK;
     } else if (strcmp(verb, "run") == 0 || strcmp(verb, "attach") == 0) {
-        rc = mprof_run(argc, argv, strcmp(verb, "attach") == 0);
+        rc = mprof_run(argc, argv, strcmp(verb, "attach") == 0, host_python);
     } else if (strcmp(verb, "plot") == 0) {
         rc = mprof_plot(argc, argv);
     } else if (strcmp(verb, "peak") == 0) {
@@ -50,7 +57,9 @@ int mprof_main(int argc, char **argv)
         rc = mprof_fail(MPROF_EUSAGE, "unknown command '%s' (commands: run, attach, plot, "
                         "peak, list, rm, clean, diff)", verb);
     }
-    fflush(stdout);
+    /* What was printed must have been written: `memline peak > /dev/full`
+     * is a failure, not a silent success. */
+    rc = mprof_check_stdout(rc);
     fflush(stderr);
     return rc;
 }

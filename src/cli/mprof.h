@@ -18,12 +18,17 @@ enum {
     MPROF_ENOPROC = 4,      /* no such process, or the program cannot be run */
     MPROF_EOUTPUT = 5,      /* an output file cannot be written */
     MPROF_EINTERNAL = 6,    /* out of memory, /proc unreadable */
-    MPROF_EINTERRUPTED = 130 /* stopped by Ctrl-C (SIGINT) or SIGTERM */
+    MPROF_EINTERRUPTED = 128 /* + N: stopped by signal N (SIGINT, SIGTERM, SIGHUP) */
 };
 
 /* argv[0] is the program name, argv[1] the verb.  Returns the exit code:
  * one of the above, or with run -E the program's own (128 + N when it was
  * killed by signal N). */
 int mprof_main(int argc, char **argv);
+
+/* The same, where the caller is a Python interpreter: host_python (its
+ * sys.executable; may be NULL) is then the interpreter that runs Python
+ * programs, as it is the one whose memline was called. */
+int mprof_main_host(int argc, char **argv, const char *host_python);
 
 #endif

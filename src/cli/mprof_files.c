@@ -5,13 +5,13 @@
 #include "core/datfile.h"
 #include "core/mlalloc.h"
 #include "core/mlerr.h"
+#include "core/mlio.h"
 #include "core/plot.h"
 #include "core/sbuf.h"
 #include "mprof.h"
 #include "mprof_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +102,7 @@ static int scan(int argc, char **argv, const mprof_opt *opts, opt_fn handle, voi
         else if (filelist_add(files, profiles[np - 1]) != ML_OK)
             rc = MPROF_EINTERNAL;
         else
-            printf("Using last profile data.\n");
+            mprof_out("Using last profile data.\n");
     }
     mprof_free_list(profiles, np);
     return rc;
@@ -119,9 +119,16 @@ static int load(const char *path, datfile **out)
     if (err != ML_OK)
         return mprof_fail(mprof_code(err), "cannot read '%s': %s", path, ml_strerror(err));
     datfile *df = *out;
-    if (df->n_malformed)
+    if (df->n_malformed && df->torn_line)
+        mprof_warn("'%s': skipped %zu malformed line%s (the first is line %zu) and the last "
+                   "line, %zu, cut off before its end", path, df->n_malformed,
+                   df->n_malformed == 1 ? "" : "s", df->first_malformed, df->torn_line);
+    else if (df->n_malformed)
         mprof_warn("'%s': skipped %zu malformed line%s (the first is line %zu)", path,
                    df->n_malformed, df->n_malformed == 1 ? "" : "s", df->first_malformed);
+    else if (df->torn_line)
+        mprof_warn("'%s': skipped the last line, %zu, cut off before its end (the writer was "
+                   "stopped mid-line)", path, df->torn_line);
     if (df->n_mem == 0) {
         datfile_free(df);
         *out = NULL;
@@ -134,8 +141,10 @@ static int load(const char *path, datfile **out)
 static int help_only(void *ctx, int id, const char *value)
 {
     (void)value;
-    if (id == F_HELP)
-        return puts((const char *)ctx) < 0 ? MPROF_OK : -1;
+    if (id == F_HELP) {
+        mprof_out("%s\n", (const char *)ctx);
+        return -1;
+    }
     if (id == F_DRY)
         return MPROF_OK;
     return MPROF_EUSAGE;
@@ -155,7 +164,7 @@ int mprof_list(int argc, char **argv)
         rc = mprof_fail(MPROF_EINTERNAL, "out of memory");
     for (size_t i = 0; rc == MPROF_OK && i < n; i++) {
         const char *ts = p[i] + strlen("mprofile_");
-        printf("%zu %s %.2s:%.2s:%.2s %.2s/%.2s/%.4s\n", i, p[i], ts + 8, ts + 10, ts + 12,
+        mprof_out("%zu %s %.2s:%.2s:%.2s %.2s/%.2s/%.4s\n", i, p[i], ts + 8, ts + 10, ts + 12,
                ts + 6, ts + 4, ts);
     }
     mprof_free_list(p, n);
@@ -188,21 +197,37 @@ int mprof_rm(int argc, char **argv, int clean)
         mprof_free_list(p, n);
     }
     if (rc == MPROF_OK && dry) {
-        printf("Files to be removed: \n");
+        mprof_out("Files to be removed: \n");
         for (size_t i = 0; i < f.count; i++)
-            printf("%s\n", f.v[i]);
+            mprof_out("%s\n", f.v[i]);
     }
-    for (size_t i = 0; rc == MPROF_OK && !dry && i < f.count; i++)
-        if (unlink(f.v[i]) != 0)
-            rc = mprof_fail(MPROF_EOUTPUT, "cannot remove '%s': %s", f.v[i], strerror(errno));
+    /* Every file is tried: one that cannot be removed keeps none of the
+     * others; the one line names the first failure and counts the rest. */
+    size_t failed = 0, first = 0;
+    int first_err = 0;
+    for (size_t i = 0; rc == MPROF_OK && !dry && i < f.count; i++) {
+        if (unlink(f.v[i]) == 0)
+            continue;
+        if (failed++ == 0) {
+            first = i;
+            first_err = errno;
+        }
+    }
+    if (failed == 1)
+        rc = mprof_fail(MPROF_EOUTPUT, "cannot remove '%s': %s", f.v[first], strerror(first_err));
+    else if (failed > 1)
+        rc = mprof_fail(MPROF_EOUTPUT, "cannot remove '%s': %s (and %zu more of the %zu files)",
+                        f.v[first], strerror(first_err), failed - 1, f.count);
     filelist_release(&f);
     return rc < 0 ? MPROF_OK : rc;
 }
 
 static int peak_opt(void *ctx, int id, const char *value)
 {
-    if (id == F_HELP)
-        return puts("usage: memline peak [--func NAME] [file.dat | index ...]") < 0 ? 0 : -1;
+    if (id == F_HELP) {
+        mprof_out("usage: memline peak [--func NAME] [file.dat | index ...]\n");
+        return -1;
+    }
     *(const char **)ctx = value;
     return MPROF_OK;
 }
@@ -221,11 +246,11 @@ int mprof_peak(int argc, char **argv)
         if (rc != MPROF_OK)
             break;
         if (datfile_peak(df, func, &mib) == ML_OK)
-            printf("%s\t%.3f MiB\n", f.v[i], mib);
+            mprof_out("%s\t%.3f MiB\n", f.v[i], mib);
         else
-            printf("%s\tNaN MiB\n", f.v[i]);
+            mprof_out("%s\tNaN MiB\n", f.v[i]);
         for (size_t k = 0; k < df->n_chld; k++)
-            printf("  Child %ld\t\t\t%.3f MiB\n", df->chld[k].pid,
+            mprof_out("  Child %ld\t\t\t%.3f MiB\n", df->chld[k].pid,
                    datfile_child_peak(&df->chld[k]));
         datfile_free(df);
     }
@@ -244,8 +269,8 @@ static int plot_opt(void *ctx, int id, const char *v)
     char *end;
     switch (id) {
     case F_HELP:
-        puts("usage: memline plot [-t title] [-n] [-o out.svg|out.html] [-w a,b] [-f|--flame]\n"
-             "                    [-s|--slope] [file.dat | index ...]");
+        mprof_out("usage: memline plot [-t title] [-n] [-o out.svg|out.html] [-w a,b] "
+                  "[-f|--flame]\n                    [-s|--slope] [file.dat | index ...]\n");
         return -1;
     case F_TITLE: c->o.title = v; break;
     case F_NOFUNC: c->o.no_funcs = 1; break;
@@ -281,26 +306,14 @@ static int format_of(const char *path)
     return strcasecmp(dot, ".svg") == 0 ? 0 : -1;
 }
 
+/* The plot replaces its output whole (mlio): a full disk leaves the old
+ * file, a link planted at the default name is replaced, not followed. */
 static int write_file(const char *path, const sbuf *b)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0)
-        return mprof_fail(MPROF_EOUTPUT, "cannot write '%s': %s", path, strerror(errno));
-    size_t off = 0;
-    while (off < b->len) {
-        ssize_t w = write(fd, b->data + off, b->len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int err = errno;
-            close(fd);
-            return mprof_fail(MPROF_EOUTPUT, "cannot write '%s': %s", path, strerror(err));
-        }
-        off += (size_t)w;
-    }
-    if (close(fd) != 0)
-        return mprof_fail(MPROF_EOUTPUT, "cannot write '%s': %s", path, strerror(errno));
-    return MPROF_OK;
+    if (ml_replace_file(path, b->data ? b->data : "", b->len) == ML_OK)
+        return MPROF_OK;
+    return mprof_fail(MPROF_EOUTPUT, "cannot write '%s': %s", path,
+                      errno == EISDIR ? "it is a directory" : strerror(errno));
 }
 
 int mprof_plot(int argc, char **argv)
@@ -342,7 +355,7 @@ int mprof_plot(int argc, char **argv)
     if (rc == MPROF_OK)
         rc = write_file(out, &doc);
     if (rc == MPROF_OK && !c.output)
-        printf("%s\n", out);
+        mprof_out("%s\n", out);
     for (size_t i = 0; dfs && i < f.count; i++)
         datfile_free(dfs[i]);
     ml_free(dfs);

@@ -6,16 +6,50 @@
 #include "core/mlerr.h"
 #include "mprof.h"
 
+#include <errno.h>
 #include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The errno of the first failed write to stdout since mprof_out_reset:
+ * with an unbuffered stdout (PYTHONUNBUFFERED in the binding) the write
+ * fails in printf, long before the final flush, and errno is gone then. */
+static int out_errno;
+
+static void note_out_error(int r)
+{
+    if ((r < 0 || ferror(stdout)) && !out_errno)
+        out_errno = errno ? errno : EIO;
+}
+
+void mprof_out_flush(void)
+{
+    errno = 0;
+    note_out_error(fflush(stdout));
+}
+
+void mprof_out_reset(void)
+{
+    out_errno = 0;
+    clearerr(stdout);
+}
+
+void mprof_out(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    errno = 0;
+    int r = vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    note_out_error(r);
+}
+
 int mprof_fail(int code, const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
+    mprof_out_flush();
     fputs("memline: error: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -27,12 +61,25 @@ int mprof_fail(int code, const char *fmt, ...)
 void mprof_warn(const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
+    mprof_out_flush();
     fputs("memline: warning: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+int mprof_check_stdout(int code)
+{
+    mprof_out_flush();
+    int err = out_errno ? out_errno : ferror(stdout) ? EIO : 0;
+    out_errno = 0;
+    clearerr(stdout);
+    if (!err)
+        return code;
+    if (code != MPROF_OK)
+        return code; /* its error line is out already: one is enough */
+    return mprof_fail(MPROF_EOUTPUT, "cannot write to standard output: %s", strerror(err));
 }
 
 int mprof_code(int err)
@@ -118,14 +165,16 @@ int mprof_next(mprof_args *a, const mprof_opt *opts, const char **value)
         if (!o)
             return mprof_fail(MPROF_ARG_ERROR, "%s: unknown option '--%.*s' (see memline %s "
                               "--help)", a->verb, (int)len, name, a->verb);
-        if (o->takes_value && !eq && a->i >= a->argc)
+        if (o->takes_value == MPROF_VALUE && !eq && a->i >= a->argc)
             return mprof_fail(MPROF_ARG_ERROR, "%s: option '--%s' needs a value", a->verb,
                               o->long_name);
-        if (!o->takes_value && eq)
+        if (o->takes_value == MPROF_NOVALUE && eq)
             return mprof_fail(MPROF_ARG_ERROR, "%s: option '--%s' takes no value", a->verb,
                               o->long_name);
-        if (o->takes_value)
+        if (o->takes_value == MPROF_VALUE)
             *value = eq ? eq + 1 : a->argv[a->i++];
+        else if (o->takes_value == MPROF_OPTVALUE && eq)
+            *value = eq + 1;
         return o->id;
     }
     snprintf(a->cluster, sizeof a->cluster, "%s", arg + 1);

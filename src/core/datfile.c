@@ -1,6 +1,7 @@
 /* datfile: parsing and writing mprof's timeline format. */
 #include "datfile.h"
 
+#include "escape.h"
 #include "mlalloc.h"
 #include "mlerr.h"
 #include "mlunits.h"
@@ -44,6 +45,8 @@ void datfile_free(datfile *df)
     ml_free(df->chld);
     ml_free(df->func);
     ml_free(df->names);
+    ml_free(df->name_slots);
+    ml_free(df->chld_slots);
     ml_free(df);
 }
 
@@ -105,8 +108,91 @@ static int add_sample(datfile_sample **v, size_t *n, size_t *cap, double mib, do
     return rc;
 }
 
+/* ---- the hash indexes: open addressing, linear probing ---- */
+
+static size_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return (size_t)(h ^ (h >> 32));
+}
+
+static size_t hash_pid(long pid)
+{
+    uint64_t h = (uint64_t)pid * 0x9e3779b97f4a7c15u;
+    return (size_t)(h ^ (h >> 29));
+}
+
+/* The slot of key in a table of n slots (a power of two): the one holding
+ * it, or the free one where it would go.  same(i) says whether entry i is
+ * the key. */
+#define PROBE(slots, n, hash, same)                                     \
+    size_t mask_ = (n) - 1, at_ = (hash) & mask_;                       \
+    while ((slots)[at_] && !(same((slots)[at_] - 1)))                   \
+        at_ = (at_ + 1) & mask_;
+
+static int name_is(const datfile *df, size_t i, const char *name)
+{
+    return strcmp(df->names[i], name) == 0;
+}
+
+static size_t name_slot(const datfile *df, const size_t *slots, size_t n, const char *name)
+{
+#define SAME(i) name_is(df, (i), name)
+    PROBE(slots, n, hash_str(name), SAME)
+#undef SAME
+    return at_;
+}
+
+static size_t chld_slot(const datfile *df, const size_t *slots, size_t n, long pid)
+{
+#define SAME(i) (df->chld[(i)].pid == pid)
+    PROBE(slots, n, hash_pid(pid), SAME)
+#undef SAME
+    return at_;
+}
+
+/* Makes room in the name index for one more name: rebuilt twice as large
+ * when half full.  On ML_ENOMEM the old index stays. */
+static int names_reserve(datfile *df)
+{
+    if (df->n_names + 1 <= df->n_name_slots / 2)
+        return ML_OK;
+    size_t n = df->n_name_slots ? df->n_name_slots * 2 : 64;
+    size_t *slots = n <= SIZE_MAX / sizeof *slots ? ml_calloc(n, sizeof *slots) : NULL;
+    if (!slots)
+        return ML_ENOMEM;
+    for (size_t i = 0; i < df->n_names; i++)
+        slots[name_slot(df, slots, n, df->names[i])] = i + 1;
+    ml_free(df->name_slots);
+    df->name_slots = slots;
+    df->n_name_slots = n;
+    return ML_OK;
+}
+
+static int chld_reserve(datfile *df)
+{
+    if (df->n_chld + 1 <= df->n_chld_slots / 2)
+        return ML_OK;
+    size_t n = df->n_chld_slots ? df->n_chld_slots * 2 : 64;
+    size_t *slots = n <= SIZE_MAX / sizeof *slots ? ml_calloc(n, sizeof *slots) : NULL;
+    if (!slots)
+        return ML_ENOMEM;
+    for (size_t i = 0; i < df->n_chld; i++)
+        slots[chld_slot(df, slots, n, df->chld[i].pid)] = i + 1;
+    ml_free(df->chld_slots);
+    df->chld_slots = slots;
+    df->n_chld_slots = n;
+    return ML_OK;
+}
+
 long datfile_find_name(const datfile *df, const char *func)
 {
+    if (df->name_slots) {
+        size_t at = name_slot(df, df->name_slots, df->n_name_slots, func);
+        return df->name_slots[at] ? (long)(df->name_slots[at] - 1) : -1;
+    }
     for (size_t i = 0; i < df->n_names; i++)
         if (strcmp(df->names[i], func) == 0)
             return (long)i;
@@ -115,20 +201,24 @@ long datfile_find_name(const datfile *df, const char *func)
 
 static int add_child_sample(datfile *df, long pid, double mib, double t)
 {
-    size_t i = 0;
-    while (i < df->n_chld && df->chld[i].pid != pid)
-        i++;
+    int rc = chld_reserve(df);
+    if (rc != ML_OK)
+        return rc;
+    size_t at = chld_slot(df, df->chld_slots, df->n_chld_slots, pid);
+    size_t i = df->chld_slots[at] ? df->chld_slots[at] - 1 : df->n_chld;
     if (i == df->n_chld) {
-        int rc = grow((void **)&df->chld, df->n_chld, &df->cap_chld, sizeof *df->chld);
+        rc = grow((void **)&df->chld, df->n_chld, &df->cap_chld, sizeof *df->chld);
         if (rc != ML_OK)
             return rc;
         df->chld[i] = (datfile_child){pid, NULL, 0, 0};
-        df->n_chld++;
     }
     datfile_child *c = &df->chld[i];
-    int rc = add_sample(&c->v, &c->nsamples, &c->cap, mib, t);
-    if (rc != ML_OK && c->nsamples == 0)
-        df->n_chld--; /* keep the invariant: no child without samples */
+    rc = add_sample(&c->v, &c->nsamples, &c->cap, mib, t);
+    if (rc == ML_OK && i == df->n_chld) {
+        /* indexed only once it has a sample: no child without samples */
+        df->chld_slots[at] = i + 1;
+        df->n_chld++;
+    }
     return rc;
 }
 
@@ -138,12 +228,16 @@ static int add_func(datfile *df, const char *name, const datfile_func *f)
     int rc = grow((void **)&df->func, df->n_func, &df->cap_func, sizeof *df->func);
     if (rc == ML_OK && idx < 0) {
         rc = grow((void **)&df->names, df->n_names, &df->cap_names, sizeof *df->names);
+        if (rc == ML_OK)
+            rc = names_reserve(df);
         char *copy = rc == ML_OK ? ml_strdup(name) : NULL;
         if (rc == ML_OK && !copy)
             rc = ML_ENOMEM;
         if (rc == ML_OK) {
             idx = (long)df->n_names;
             df->names[df->n_names++] = copy;
+            df->name_slots[name_slot(df, df->name_slots, df->n_name_slots, copy)] =
+                (size_t)idx + 1;
         }
     }
     if (rc == ML_OK) {
@@ -231,6 +325,12 @@ int datfile_parse(const char *text, size_t len, datfile **out)
         size_t n = nl ? (size_t)(nl - start) : len - pos;
         pos += n + (nl != NULL);
         lineno++;
+        if (!nl) {
+            /* Cut off before its newline: "MEM 12.3456 17" would read as a
+             * reading at the wrong time. */
+            df->torn_line = lineno;
+            break;
+        }
         if (n > 0 && start[n - 1] == '\r')
             n--;
         if (n + 1 > line_cap) {
@@ -299,25 +399,83 @@ int datfile_load(const char *path, datfile **out)
     return rc;
 }
 
+typedef struct span {
+    double t0, t1;
+} span;
+
+static int cmp_span(const void *a, const void *b)
+{
+    double x = ((const span *)a)->t0, y = ((const span *)b)->t0;
+    return x < y ? -1 : x > y;
+}
+
+/* The calls of name idx as disjoint time spans sorted by start: *n of
+ * them in a new array (NULL when none).  Returns ML_OK or ML_ENOMEM. */
+static int call_spans(const datfile *df, size_t idx, span **out, size_t *n)
+{
+    size_t k = 0;
+    *out = NULL;
+    *n = 0;
+    for (size_t j = 0; j < df->n_func; j++)
+        k += df->func[j].name == idx && df->func[j].t_in <= df->func[j].t_out;
+    if (k == 0)
+        return ML_OK;
+    span *v = ml_malloc(k * sizeof *v);
+    if (!v)
+        return ML_ENOMEM;
+    k = 0;
+    for (size_t j = 0; j < df->n_func; j++)
+        if (df->func[j].name == idx && df->func[j].t_in <= df->func[j].t_out)
+            v[k++] = (span){df->func[j].t_in, df->func[j].t_out};
+    qsort(v, k, sizeof *v, cmp_span);
+    size_t m = 0;
+    for (size_t j = 1; j < k; j++) {
+        if (v[j].t0 <= v[m].t1) {
+            if (v[j].t1 > v[m].t1)
+                v[m].t1 = v[j].t1;
+        } else {
+            v[++m] = v[j];
+        }
+    }
+    *out = v;
+    *n = m + 1;
+    return ML_OK;
+}
+
+/* Whether t falls in one of n disjoint sorted spans (binary search). */
+static int in_spans(const span *v, size_t n, double t)
+{
+    size_t lo = 0, hi = n; /* the first span starting after t is in [lo, hi] */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].t0 <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && t <= v[lo - 1].t1;
+}
+
 int datfile_peak(const datfile *df, const char *func, double *mib)
 {
     long idx = func ? datfile_find_name(df, func) : -1;
     if (func && idx < 0)
         return ML_ENOENT;
+    span *spans = NULL;
+    size_t nspans = 0;
+    int rc = func ? call_spans(df, (size_t)idx, &spans, &nspans) : ML_OK;
     int found = 0;
     double best = 0;
-    for (size_t i = 0; i < df->n_mem; i++) {
+    for (size_t i = 0; rc == ML_OK && i < df->n_mem; i++) {
         const datfile_sample *s = &df->mem[i];
-        int in = !func;
-        for (size_t j = 0; !in && j < df->n_func; j++) {
-            const datfile_func *f = &df->func[j];
-            in = f->name == (size_t)idx && f->t_in <= s->t && s->t <= f->t_out;
-        }
-        if (in && (!found || s->mib > best)) {
+        if ((!func || in_spans(spans, nspans, s->t)) && (!found || s->mib > best)) {
             best = s->mib;
             found = 1;
         }
     }
+    ml_free(spans);
+    if (rc != ML_OK)
+        return rc;
     if (!found)
         return ML_ENOENT;
     *mib = best;
@@ -344,13 +502,26 @@ static int put_line(sbuf *b, int rc, size_t old)
     return rc;
 }
 
-/* Appends s with control characters turned into sub. */
-static int put_clean(sbuf *b, const char *s, char sub)
+/* Appends len bytes of s as valid UTF-8: a byte outside any valid
+ * sequence becomes U+FFFD; control characters (NUL included) and DEL
+ * become sub, and so does a blank when blank_too. */
+static int put_clean(sbuf *b, const char *s, size_t len, char sub, int blank_too)
 {
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
     int rc = ML_OK;
-    for (const char *p = s; rc == ML_OK && *p; p++) {
-        char c = (unsigned char)*p < 0x20 || *p == 0x7f ? sub : *p;
-        rc = sbuf_append(b, &c, 1);
+    while (rc == ML_OK && p < end) {
+        size_t n = escape_utf8_seq(p, (size_t)(end - p));
+        if (n == 0) {
+            rc = sbuf_puts(b, "\xef\xbf\xbd");
+            p++;
+        } else if (n == 1) {
+            char c = *p < 0x20 || *p == 0x7f || (blank_too && *p == ' ') ? sub : (char)*p;
+            rc = sbuf_append(b, &c, 1);
+            p++;
+        } else {
+            rc = sbuf_append(b, (const char *)p, n);
+            p += n;
+        }
     }
     return rc;
 }
@@ -363,7 +534,7 @@ int datfile_put_cmdline(sbuf *b, char *const argv[], size_t argc)
         int quote = strpbrk(argv[i], " \t") != NULL;
         rc = sbuf_puts(b, quote ? " '" : " ");
         if (rc == ML_OK)
-            rc = put_clean(b, argv[i], ' ');
+            rc = put_clean(b, argv[i], strlen(argv[i]), ' ', 0);
         if (rc == ML_OK && quote)
             rc = sbuf_puts(b, "'");
     }
@@ -377,7 +548,7 @@ int datfile_put_cmdline_text(sbuf *b, const char *text)
     size_t old = b->len;
     int rc = sbuf_puts(b, "CMDLINE ");
     if (rc == ML_OK)
-        rc = put_clean(b, text, ' ');
+        rc = put_clean(b, text, strlen(text), ' ', 0);
     if (rc == ML_OK)
         rc = sbuf_puts(b, "\n");
     return put_line(b, rc, old);
@@ -396,17 +567,21 @@ int datfile_put_chld(sbuf *b, long pid, int64_t bytes, double t)
                                    t), old);
 }
 
-int datfile_put_func(sbuf *b, const char *name, const datfile_func *f)
+int datfile_put_func_n(sbuf *b, const char *name, size_t len, const datfile_func *f)
 {
     size_t old = b->len;
     int rc = sbuf_puts(b, "FUNC ");
-    /* the name must stay one field: blanks and control characters become _ */
-    for (const char *p = name; rc == ML_OK && *p; p++)
-        rc = sbuf_append(b, *p == ' ' || (unsigned char)*p < 0x20 || *p == 0x7f ? "_" : p, 1);
+    if (rc == ML_OK)
+        rc = len ? put_clean(b, name, len, '_', 1) : sbuf_puts(b, "_");
     if (rc == ML_OK)
         rc = sbuf_printf(b, " %.4f %.4f %.4f %.4f %d\n", f->mem_in, f->t_in, f->mem_out, f->t_out,
                          f->depth);
     return put_line(b, rc, old);
+}
+
+int datfile_put_func(sbuf *b, const char *name, const datfile_func *f)
+{
+    return datfile_put_func_n(b, name, strlen(name), f);
 }
 
 int datfile_write(const datfile *df, sbuf *b)

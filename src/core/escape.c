@@ -6,26 +6,23 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when s does not start
- * one (bad lead byte, bad continuation, overlong form, surrogate, or beyond
- * U+10FFFF). */
-static size_t utf8_len(const unsigned char *s)
+size_t escape_utf8_seq(const unsigned char *s, size_t n)
 {
     if (s[0] < 0x80)
         return 1;
-    size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
-    if (n == 0 || s[0] > 0xf4)
+    size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+    if (len == 0 || s[0] > 0xf4 || len > n)
         return 0;
-    uint32_t cp = s[0] & (0x7f >> n);
-    for (size_t i = 1; i < n; i++) {
+    uint32_t cp = s[0] & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
         if ((s[i] & 0xc0) != 0x80)
             return 0;
         cp = (cp << 6) | (s[i] & 0x3f);
     }
     static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
         return 0;
-    return n;
+    return len;
 }
 
 /* Appends s, escaping through rep(): rep returns the replacement for an
@@ -34,10 +31,10 @@ static int escape(sbuf *b, const char *s, const char *(*rep)(unsigned char, char
 {
     size_t old = b->len;
     int rc = ML_OK;
-    const unsigned char *p = (const unsigned char *)s;
-    while (rc == ML_OK && *p) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+    while (rc == ML_OK && p < end) {
         char tmp[8];
-        size_t n = utf8_len(p);
+        size_t n = escape_utf8_seq(p, (size_t)(end - p));
         if (n == 0) {
             rc = sbuf_puts(b, "\xef\xbf\xbd"); /* U+FFFD */
             p++;

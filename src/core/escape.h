@@ -8,6 +8,14 @@
 
 #include "sbuf.h"
 
+#include <stddef.h>
+
+/* The length (1-4) of the valid UTF-8 sequence that starts s, looking at
+ * no more than n bytes; 0 when s does not start one (a bad lead byte or
+ * continuation, an overlong form, a surrogate, beyond U+10FFFF, or cut off
+ * by n).  n must be at least 1. */
+size_t escape_utf8_seq(const unsigned char *s, size_t n);
+
 /* Appends s with & < > " ' as character references.  Returns ML_OK, or
  * ML_ENOMEM with b as it was. */
 int escape_xml(sbuf *b, const char *s);

@@ -136,31 +136,66 @@ static const char *suffix(const char *name, int level)
     return name;
 }
 
+/* One candidate label while labelling: the suffix s of names[owner]. */
+typedef struct cand {
+    const char *s;
+    size_t owner;
+} cand;
+
+static int cmp_cand(const void *a, const void *b)
+{
+    return strcmp(((const cand *)a)->s, ((const cand *)b)->s);
+}
+
+static size_t dots(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '.';
+    return n;
+}
+
 /* Labels functions by the shortest dotted suffix no other function
- * shares, as mprof does. */
+ * shares, as mprof does: names[i] gets its last `level` parts for the
+ * least level at which no other name's last `level` parts are the same
+ * text (its whole name always does).  A name with fewer than level dots
+ * shows whole at that level, so only names with at least level - 1 dots
+ * can clash there: each level sorts just those, and the whole labelling
+ * costs O(total dots * log n), not a comparison of every pair. */
 static int make_labels(plot_chart *c)
 {
-    c->labels = ml_calloc(c->n_names ? c->n_names : 1, sizeof *c->labels);
-    if (!c->labels)
-        return ML_ENOMEM;
-    for (size_t i = 0; i < c->n_names; i++) {
-        int level = 1;
-        for (;;) {
-            const char *s = suffix(c->names[i], level);
-            int clash = 0;
-            for (size_t j = 0; j < c->n_names && !clash; j++)
-                clash = j != i && strcmp(suffix(c->names[j], level), s) == 0 &&
-                        s != c->names[i];
-            if (!clash) {
-                c->labels[i] = ml_strdup(s);
-                break;
-            }
-            level++;
-        }
-        if (!c->labels[i])
-            return ML_ENOMEM;
+    size_t n = c->n_names, maxdots = 0, left = n;
+    c->labels = ml_calloc(n ? n : 1, sizeof *c->labels);
+    size_t *ndots = ml_calloc(n ? n : 1, sizeof *ndots);
+    cand *v = ml_calloc(n ? n : 1, sizeof *v);
+    int rc = c->labels && ndots && v ? ML_OK : ML_ENOMEM;
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
+        ndots[i] = dots(c->names[i]);
+        maxdots = ndots[i] > maxdots ? ndots[i] : maxdots;
     }
-    return ML_OK;
+    for (size_t level = 1; rc == ML_OK && left > 0 && level <= maxdots + 1; level++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (ndots[i] + 1 >= level)
+                v[m++] = (cand){suffix(c->names[i], (int)level), i};
+        qsort(v, m, sizeof *v, cmp_cand);
+        for (size_t a = 0, b; rc == ML_OK && a < m; a = b) {
+            for (b = a + 1; b < m && strcmp(v[a].s, v[b].s) == 0;)
+                b++;
+            for (size_t k = a; rc == ML_OK && k < b; k++) {
+                size_t i = v[k].owner;
+                /* unique here, or already whole: done */
+                if (c->labels[i] || (b - a > 1 && v[k].s != c->names[i]))
+                    continue;
+                if (!(c->labels[i] = ml_strdup(v[k].s)))
+                    rc = ML_ENOMEM;
+                left--;
+            }
+        }
+    }
+    ml_free(ndots);
+    ml_free(v);
+    return rc;
 }
 
 static void chart_release(plot_chart *c)
@@ -172,6 +207,8 @@ static void chart_release(plot_chart *c)
     for (size_t i = 0; c->labels && i < c->n_names; i++)
         ml_free(c->labels[i]);
     ml_free(c->labels);
+    ml_free(c->fn_calls);
+    ml_free(c->fn_time);
     ml_free(c->curves);
     ml_free(c->calls);
 }
@@ -225,6 +262,16 @@ static int build(plot_chart *c, const datfile *const *files, const char *const *
     }
     if (rc == ML_OK)
         rc = make_labels(c);
+    if (rc == ML_OK) {
+        /* the legend's figures, in one pass over the calls */
+        c->fn_calls = ml_calloc(c->n_names ? c->n_names : 1, sizeof *c->fn_calls);
+        c->fn_time = ml_calloc(c->n_names ? c->n_names : 1, sizeof *c->fn_time);
+        rc = c->fn_calls && c->fn_time ? ML_OK : ML_ENOMEM;
+        for (size_t i = 0; rc == ML_OK && i < c->n_calls; i++) {
+            c->fn_calls[c->calls[i].fn]++;
+            c->fn_time[c->calls[i].fn] += c->calls[i].t1 - c->calls[i].t0;
+        }
+    }
     c->rows = c->rows > MAX_ROWS ? MAX_ROWS : c->rows;
     return rc;
 }

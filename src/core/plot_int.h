@@ -48,6 +48,8 @@ typedef struct plot_chart {
     size_t n_calls;
     const char *const *names; /* borrowed from the single file */
     char **labels;            /* owned: shortest unambiguous names */
+    size_t *fn_calls;         /* owned: per name, its number of calls */
+    double *fn_time;          /* owned: per name, the seconds its calls took */
     size_t n_names;
     const char *title;        /* borrowed; may be NULL */
     double xmin, xmax, ymin, ymax;

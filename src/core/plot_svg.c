@@ -184,13 +184,8 @@ static void legend(plot_w *w, const plot_chart *c)
         }
     }
     for (size_t f = 0; f < c->n_names; f++, y += 20) {
-        size_t calls = 0;
-        double total = 0;
-        for (size_t i = 0; i < c->n_calls; i++)
-            if (c->calls[i].fn == f) {
-                calls++;
-                total += c->calls[i].t1 - c->calls[i].t0;
-            }
+        size_t calls = c->fn_calls[f];
+        double total = c->fn_time[f];
         plot_printf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"22\" height=\"10\" fill=\"%s\" "
                        "fill-opacity=\"0.6\"/><text x=\"%.1f\" y=\"%.1f\">", x, y - 5,
                     plot_fn_color(f), x + 28, y + 4);

@@ -14,7 +14,11 @@
  * ML_EACCES when it exists but may not be signalled. */
 int procinfo_exists(pid_t pid);
 
-/* Finds the lowest-numbered process other than the caller whose name
+/* ML_OK when process pid runs (it exists and is not a zombie, one that has
+ * exited but was not reaped yet); ML_ENOENT when not. */
+int procinfo_alive(pid_t pid);
+
+/* Finds the lowest-numbered live process other than the caller whose name
  * contains name (the kernel's short name, or the last part of its first
  * argument, as psutil names processes).  Returns ML_OK with *pid set,
  * ML_ENOENT when none matches, ML_EIO when /proc cannot be read. */

@@ -51,6 +51,19 @@ static ssize_t read_proc(pid_t pid, const char *file, char *buf, size_t cap)
     return (ssize_t)len;
 }
 
+int procinfo_alive(pid_t pid)
+{
+    char buf[1024];
+    if (pid <= 0 || read_proc(pid, "stat", buf, sizeof buf) <= 0)
+        return ML_ENOENT;
+    /* "pid (comm) S ...": the name may hold ')' itself, the state follows
+     * the last one. */
+    const char *p = strrchr(buf, ')');
+    if (!p || p[1] != ' ')
+        return ML_ENOENT;
+    return p[2] == 'Z' || p[2] == 'X' || p[2] == 'x' ? ML_ENOENT : ML_OK;
+}
+
 static int name_matches(pid_t pid, const char *name)
 {
     char buf[4096];
@@ -82,7 +95,7 @@ int procinfo_find(const char *name, pid_t *pid)
         pid_t p = (pid_t)atoi(de->d_name);
         if (p == self || (best && p > best))
             continue;
-        if (name_matches(p, name))
+        if (name_matches(p, name) && procinfo_alive(p) == ML_OK)
             best = p;
     }
     closedir(dir);

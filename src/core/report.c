@@ -1,6 +1,7 @@
 /* report: formatting of the line report. */
 #include "report.h"
 
+#include "escape.h"
 #include "mlerr.h"
 #include "mlunits.h"
 
@@ -23,9 +24,28 @@ static int undo_on_error(sbuf *out, size_t len, int rc)
     return rc;
 }
 
+/* The header stays one line whatever the name holds: control characters
+ * are written as Python writes them in a string's repr (\n, \t, \r,
+ * \xNN), and so are bytes that are not UTF-8, so the text is valid for
+ * any stream and the name still reads as itself. */
 int report_filename(sbuf *out, const char *filename)
 {
-    return sbuf_printf(out, "Filename: %s\n\n", filename);
+    size_t len = out->len;
+    int rc = sbuf_puts(out, "Filename: ");
+    const unsigned char *p = (const unsigned char *)filename, *end = p + strlen(filename);
+    while (rc == ML_OK && p < end) {
+        size_t n = escape_utf8_seq(p, (size_t)(end - p));
+        if (n > 1 || (n == 1 && *p >= 0x20 && *p != 0x7f))
+            rc = sbuf_append(out, (const char *)p, n);
+        else if (*p == '\n' || *p == '\t' || *p == '\r')
+            rc = sbuf_puts(out, *p == '\n' ? "\\n" : *p == '\t' ? "\\t" : "\\r");
+        else
+            rc = sbuf_printf(out, "\\x%02x", *p);
+        p += n ? n : 1;
+    }
+    if (rc == ML_OK)
+        rc = sbuf_puts(out, "\n\n");
+    return undo_on_error(out, len, rc);
 }
 
 int report_header(sbuf *out, const report_fmt *fmt)

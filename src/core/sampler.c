@@ -9,7 +9,8 @@
  * loop times the search in CPU time and waits a hundred times that (at
  * most half a second) before the next, so searching stays under 1% of a
  * core; known descendants are still read at every tick.
- * Lines are batched in memory and written every 0.1 s. */
+ * Lines are batched in memory and written every 0.1 s, whole lines only,
+ * so the file never ends in a torn record. */
 #include "sampler.h"
 
 #include "datfile.h"
@@ -21,14 +22,13 @@
 #include "sbuf.h"
 
 #include <errno.h>
-#include <spawn.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define FLUSH_PERIOD 0.1
 #define FLUSH_BYTES 32768
@@ -36,33 +36,6 @@ extern char **environ;
 #define SCAN_MAX_PERIOD 0.5
 #define GRACE_TERM 3.0 /* seconds after an interrupt before SIGTERM */
 #define GRACE_KILL 6.0 /* ... and before SIGKILL */
-
-int sampler_spawn(char *const argv[], pid_t *pid)
-{
-    posix_spawnattr_t attr;
-    sigset_t none, dflt;
-    int err = posix_spawnattr_init(&attr);
-    if (err)
-        return ML_ENOMEM;
-    sigemptyset(&none);
-    sigemptyset(&dflt);
-    int sigs[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGPIPE, SIGXFSZ, SIGCHLD, SIGUSR1, SIGUSR2};
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
-        sigaddset(&dflt, sigs[i]);
-    err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    if (!err)
-        err = posix_spawnattr_setsigmask(&attr, &none);
-    if (!err)
-        err = posix_spawnattr_setsigdefault(&attr, &dflt);
-    if (!err)
-        err = posix_spawnp(pid, argv[0], NULL, &attr, argv, environ);
-    posix_spawnattr_destroy(&attr);
-    if (!err)
-        return ML_OK;
-    return err == ENOENT || err == ENOTDIR ? ML_ENOENT
-         : err == EACCES || err == EPERM || err == ENOEXEC ? ML_EACCES
-         : err == ENOMEM ? ML_ENOMEM : ML_EIO;
-}
 
 static double clock_sec(clockid_t id)
 {
@@ -129,9 +102,20 @@ static int kids_rescan(kids *k, pid_t root)
 
 static int flush(int fd, sbuf *out)
 {
-    int rc = ml_write_all(fd, out->data, out->len);
+    int rc = ml_append_lines(fd, out->data, out->len);
     sbuf_clear(out);
     return rc;
+}
+
+/* Whether the program has said it started: a byte on the (non-blocking)
+ * ready pipe.  EOF or nothing yet: not (yet). */
+static int said_ready(int fd)
+{
+    char c;
+    ssize_t n;
+    while ((n = read(fd, &c, 1)) < 0 && errno == EINTR) {
+    }
+    return n == 1;
 }
 
 /* One reading: MEM (plus descendants with include_children) and, with
@@ -206,12 +190,17 @@ int sampler_run(pid_t pid, int fd, const sampler_opts *o, sampler_signal *sig,
                 sampler_result *res)
 {
     memset(res, 0, sizeof *res);
-    if (!(o->interval >= SAMPLER_MIN_INTERVAL) || pid <= 0)
+    if (!(o->interval >= SAMPLER_MIN_INTERVAL) || pid <= 0 || (o->wait_ready && o->ready_fd < 0))
         return ML_EINVAL;
     memsrc *src = NULL;
     kids k = {NULL, NULL, 0, 0};
     sbuf out = SBUF_INIT;
     int rc = memsrc_open(&src, pid, MEMSRC_RSS);
+    if (rc == ML_OK && o->head)
+        rc = sbuf_puts(&out, o->head);
+    if (rc == ML_OK && o->wait_ready)
+        fcntl(o->ready_fd, F_SETFL, fcntl(o->ready_fd, F_GETFL) | O_NONBLOCK);
+    res->started = !o->wait_ready;
     double start = clock_sec(CLOCK_MONOTONIC), last_flush = start, since = 0;
     double next = start;
     int escalated = 0;
@@ -221,6 +210,8 @@ int sampler_run(pid_t pid, int fd, const sampler_opts *o, sampler_signal *sig,
             res->end = SAMPLER_INTERRUPTED;
             break;
         }
+        if (!res->started)
+            res->started = said_ready(o->ready_fd);
         if (o->own_child) {
             pid_t w = waitpid(pid, &res->status, WNOHANG);
             if (w == pid || (w < 0 && errno == ECHILD)) {
@@ -234,6 +225,10 @@ int sampler_run(pid_t pid, int fd, const sampler_opts *o, sampler_signal *sig,
         if (rc != ML_OK)
             break;
         if (gone && !o->own_child) {
+            /* a zombie or a process gone before its first reading: nothing
+             * to record, and nothing is written */
+            if (res->samples == 0)
+                rc = ML_ENOENT;
             res->end = since ? SAMPLER_INTERRUPTED : SAMPLER_EXITED;
             break;
         }
@@ -242,8 +237,9 @@ int sampler_run(pid_t pid, int fd, const sampler_opts *o, sampler_signal *sig,
             res->end = SAMPLER_TIMEOUT;
             break;
         }
-        if (now - last_flush >= FLUSH_PERIOD || out.len >= FLUSH_BYTES) {
+        if (res->started && (now - last_flush >= FLUSH_PERIOD || out.len >= FLUSH_BYTES)) {
             rc = flush(fd, &out);
+            res->write_errno = rc == ML_EIO ? errno : 0;
             last_flush = now;
         }
         next += o->interval;
@@ -254,8 +250,13 @@ int sampler_run(pid_t pid, int fd, const sampler_opts *o, sampler_signal *sig,
             if (sig && sig->count)
                 break;
     }
-    if (out.len > 0) {
+    /* The byte may have come just before the program ended. */
+    if (!res->started)
+        res->started = said_ready(o->ready_fd);
+    if (out.len > 0 && res->started && rc != ML_EIO && rc != ML_ENOENT) {
         int frc = flush(fd, &out);
+        if (rc == ML_OK && frc == ML_EIO)
+            res->write_errno = errno;
         if (rc == ML_OK)
             rc = frc;
     }
@@ -263,4 +264,26 @@ int sampler_run(pid_t pid, int fd, const sampler_opts *o, sampler_signal *sig,
     kids_release(&k);
     memsrc_close(src);
     return rc;
+}
+
+int sampler_wait(pid_t pid, sampler_signal *sig, sampler_result *res)
+{
+    sampler_opts o = {SAMPLER_MIN_INTERVAL, 0, 0, 0, 1, 0, -1, NULL};
+    double since = 0;
+    int escalated = 0;
+    for (;;) {
+        on_interrupt(pid, &o, sig, clock_sec(CLOCK_MONOTONIC), &since, &escalated);
+        pid_t w = waitpid(pid, &res->status, WNOHANG);
+        if (w == pid) {
+            res->have_status = 1;
+            if (since)
+                res->end = SAMPLER_INTERRUPTED;
+            return ML_OK;
+        }
+        if (w < 0 && errno != EINTR)
+            return ML_ENOENT;
+        /* a signal cuts the nap short, so interrupts are passed on at once */
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }

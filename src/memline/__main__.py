@@ -4,12 +4,18 @@ It parses the command line and dispatches: a timeline verb (run, attach,
 plot, peak, list, rm, clean) or diff goes to the C tool; anything else is a
 program to run with ``profile`` in its builtins and the line report printed
 at exit (and, with --json or --html, written as JSON or HTML by the C
-writers).  Exit status: the program's own, or 2 for memline's usage errors.
+writers).  Exit status: the program's own, or 2 for memline's usage errors;
+after SIGTERM or SIGHUP the report is printed and memline dies of that
+signal, so its parent sees what happened.
 """
 
 import argparse
 import builtins
+import errno
+import io
 import os
+import signal
+import stat
 import sys
 import threading
 import traceback
@@ -24,9 +30,88 @@ class _UsageError(Exception):
     """A problem with what the user asked memline to do, not with the program."""
 
 
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP arrived while the program ran.  Raised from the
+    signal handler, it unwinds the program as KeyboardInterrupt does, so
+    its ``finally`` blocks run and the report is written."""
+
+    def __init__(self, signum):
+        BaseException.__init__(self, signum)
+        self.signum = signum
+
+
+class _StopSignals:
+    """SIGTERM and SIGHUP turned into a report, then the signal's own
+    death.  Installed only where the disposition is still SIG_DFL: an
+    inherited SIG_IGN (nohup) stays, and a program that installs its own
+    handler replaces this one and decides for itself.  While the program
+    runs the first signal raises _Stopped; later (while the report is
+    written) it waits for the report; a second signal ends memline at once."""
+
+    NAMES = ("SIGTERM", "SIGHUP")
+
+    def __init__(self):
+        self.signum = None
+        self.running = True
+
+    def install(self):
+        for name in self.NAMES:
+            num = getattr(signal, name, None)
+            self._take(num, signal.SIG_DFL)
+
+    def _take(self, num, only_if):
+        try:
+            if num is not None and signal.getsignal(num) is only_if:
+                signal.signal(num, self._handler)
+        except (ValueError, OSError):
+            pass  # not the main thread: leave signals alone
+
+    def _handler(self, signum, frame):
+        if self.signum is not None:
+            _die(signum)
+        self.signum = signum
+        if self.running:
+            raise _Stopped(signum)
+
+    def program_done(self):
+        """The program has ended: signals now wait for the report, Ctrl-C
+        too (a KeyboardInterrupt would cut the report with a traceback)."""
+        self.running = False
+        self._take(signal.SIGINT, signal.default_int_handler)
+
+    def report_done(self, status):
+        """After the report: dies of the signal that came, if one did
+        (Ctrl-C: status 130, as during the program); else status."""
+        if self.signum == signal.SIGINT:
+            return 130
+        if self.signum is not None:
+            _die(self.signum)
+        return status
+
+
+def _die(signum):
+    """Ends memline by signum with its default action, so the parent sees
+    WIFSIGNALED (143 in a shell for SIGTERM), after flushing what is
+    buffered."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+    os.kill(os.getpid(), signum)
+    os._exit(128 + signum)  # only if the signal did not end us
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         raise _UsageError(message + " (see --help)")
+
+    def _print_message(self, message, file=None):
+        # argparse drops write errors; `memline --help > /dev/full` must fail
+        if message:
+            (file or sys.stderr).write(message)
 
 
 def _parser():
@@ -68,6 +153,9 @@ def _parser():
                         "for memline plot")
     p.add_argument("-m", dest="module", metavar="MODULE",
                    help="run MODULE as a module, as python -m does")
+    # memline run's handshake: a byte on this descriptor once the program
+    # is about to start, so a child that cannot start memline is noticed.
+    p.add_argument("--ready-fd", type=int, dest="ready_fd", help=argparse.SUPPRESS)
     p.add_argument("--version", action="version", version=_version())
     p.add_argument("program", nargs=argparse.REMAINDER,
                    help="the program (a .py file or a module name) and its arguments")
@@ -220,6 +308,8 @@ def _run_program(run):
         run()
         _join_threads()
         return 0
+    except _Stopped as e:
+        return 128 + e.signum
     except SystemExit as e:
         return _exit_status(e.code)
     except ProfileError as e:
@@ -275,6 +365,85 @@ def _write_outputs(prof, outputs, precision, command_line):
         _memline._replace_file(path, text)
 
 
+def _open_output(path):
+    """path opened to append text to, with whether this call created it.
+    A regular file is appended to only where it is named itself, never
+    through a symbolic link (one planted there would send the report into
+    someone's file); a link to a terminal, pipe or device (/dev/stdout) is
+    written to, as are FIFOs and devices."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise _UsageError("cannot write the report to %r: %s" % (path, e.strerror)) from None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        try:
+            target = os.stat(path)
+        except OSError:
+            target = None
+        if target is None or stat.S_ISREG(target.st_mode) or stat.S_ISDIR(target.st_mode):
+            raise _UsageError("cannot write the report to %r: it is a symbolic link; name "
+                              "the file itself" % path)
+        try:
+            return open(path, "a", encoding="utf-8", errors="surrogateescape"), False
+        except OSError as e:
+            raise _UsageError("cannot write the report to %r: %s"
+                              % (path, e.strerror)) from None
+    flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    created = st is None
+    try:
+        try:
+            fd = os.open(path, flags | (os.O_CREAT | os.O_EXCL if created else 0), 0o666)
+        except FileExistsError:
+            created = False
+            fd = os.open(path, flags)
+    except OSError as e:
+        why = ("it is a symbolic link; name the file itself" if e.errno == errno.ELOOP
+               else e.strerror)
+        raise _UsageError("cannot write the report to %r: %s" % (path, why)) from None
+    # Append, as memory_profiler does: never overwrite what is there.
+    return os.fdopen(fd, "a", encoding="utf-8", errors="surrogateescape"), created
+
+
+def _append_lines(f, text):
+    """Appends text (whole lines) to the file f, each write(2) a run of
+    whole lines, so that records stay whole beside another writer of the
+    file (memline run's sampler appends MEM lines to it meanwhile).  A
+    write cut short by a full disk takes back the line it tore."""
+    f.flush()
+    fd = f.fileno()
+    data = text.encode("utf-8", "surrogateescape")
+    pos = 0
+    while pos < len(data):
+        end = data.rfind(b"\n", pos, pos + (1 << 16))
+        end = len(data) if end < 0 else end + 1
+        chunk = data[pos:end]
+        n = os.write(fd, chunk)
+        if n < len(chunk):
+            torn = len(chunk) - n
+            cut = chunk.rfind(b"\n", 0, n) + 1
+            try:
+                here = os.lseek(fd, 0, os.SEEK_CUR)
+                if os.fstat(fd).st_size == here and stat.S_ISREG(os.fstat(fd).st_mode):
+                    os.ftruncate(fd, here - (n - cut))
+            except OSError:
+                pass
+            raise OSError(errno.ENOSPC, "No space left on device (%d bytes not written)" % torn)
+        pos = end
+
+
+def _say_ready(fd):
+    """Tells memline run that the program is about to start."""
+    if fd is None:
+        return
+    try:
+        os.write(fd, b"1")
+        os.close(fd)
+    except OSError:
+        pass
+
+
 def _profile_program(opts, command_line):
     from memline import LineProfiler, TimeStamper, show_results
     if not 0 <= opts.precision <= 12:
@@ -301,23 +470,36 @@ def _profile_program(opts, command_line):
     else:
         run = _prepare_module(opts.program[0], opts.program[1:])
 
+    stops = _StopSignals()
+    stops.install()
     out = None
-    if opts.outfile:
+    try:
+        if opts.outfile:
+            out, created = _open_output(opts.outfile)
+        from memline import _memline
+        heap = _memline._heap_info()
+        if not opts.timestamp and not heap["available"]:
+            print("memline: warning: no heap columns: %s" % heap["unavailable_reason"],
+                  file=sys.stderr)
+        builtins.profile = prof
+        _profile_in_children()
+        _say_ready(opts.ready_fd)
+    except _Stopped as e:
+        # before the program ran: nothing to report, nothing of ours to keep
+        if out is not None:
+            out.close()
+            if created and os.path.getsize(opts.outfile) == 0:
+                os.unlink(opts.outfile)
+        _die(e.signum)
+    # One _Stopped at most is ever raised (a second signal ends memline):
+    # wherever it lands, up to program_done, it ends the program.
+    try:
         try:
-            # Append, as memory_profiler does: never overwrite what is there.
-            out = open(opts.outfile, "a", encoding="utf-8")
-        except OSError as e:
-            raise _UsageError("cannot write the report to %r: %s"
-                              % (opts.outfile, e.strerror)) from None
-
-    from memline import _memline
-    heap = _memline._heap_info()
-    if not opts.timestamp and not heap["available"]:
-        print("memline: warning: no heap columns: %s" % heap["unavailable_reason"],
-              file=sys.stderr)
-    builtins.profile = prof
-    _profile_in_children()
-    status = _run_program(run)
+            status = _run_program(run)
+        finally:
+            stops.program_done()
+    except _Stopped as e:
+        status = 128 + e.signum
     try:
         sys.stdout.flush()
     except (OSError, ValueError, AttributeError):
@@ -330,19 +512,44 @@ def _profile_program(opts, command_line):
         status = status or 1
     try:
         stream = out if out else sys.stdout
-        if opts.timestamp:
+        if opts.timestamp and out:
+            text = io.StringIO()
+            prof.show_results(stream=text)
+            _append_lines(out, text.getvalue())
+        elif opts.timestamp:
             prof.show_results(stream=stream)
         elif opts.text_report:
             show_results(prof, stream=stream, precision=opts.precision,
                          native_columns=opts.native_columns)
         if out:
             out.close()
+        else:
+            sys.stdout.flush()
     except (OSError, ValueError) as e:
         # The program closed stdout, the reader of the pipe went away, the
         # disk is full: say so in one line; the program's status still counts.
         print("memline: error: cannot write the report: %s" % e, file=sys.stderr)
-        return status or 1
-    return status
+        _drop_output(out)
+        return stops.report_done(status or 1)
+    return stops.report_done(status)
+
+
+def _drop_output(out):
+    """After a failed write of the report: what could not be written is
+    dropped, so that closing the file, or Python's last flush of stdout at
+    exit, does not fail a second time ("Exception ignored ...")."""
+    if out is not None:
+        try:
+            out.close()
+        except (OSError, ValueError):
+            pass
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _timeline(argv):
@@ -360,13 +567,28 @@ def main(argv=None):
             return _timeline(argv)
         parser = _parser()
         ours, module_args = _split_module_args(parser, argv)
-        opts = parser.parse_args(ours)
+        try:
+            try:
+                opts = parser.parse_args(ours)
+            except SystemExit as e:
+                # --help, --version: what they print must have been written
+                if e.code not in (0, None):
+                    raise
+                sys.stdout.flush()
+                return 0
+        except OSError as err:
+            print("memline: error: cannot write to standard output: %s"
+                  % (err.strerror or err), file=sys.stderr)
+            _drop_output(None)
+            return 1
         if opts.module is not None:
             opts.program = module_args
         return _profile_program(opts, command_line)
     except _UsageError as e:
         print("memline: error: %s" % e, file=sys.stderr)
         return USAGE_ERROR
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C before the program ran: nothing to report
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
  *
  * Any input must parse without crashing, leaking or undefined behaviour;
  * what parsed must write back to text that parses to the same records with
- * nothing malformed; peaks must be found when there are samples; and the
+ * nothing malformed and no cut-off last line, whatever bytes the names and
+ * the command line held (the writers keep records data, never structure);
+ * a torn last line is never counted as a record; peaks must be found when there are samples; and the
  * SVG and HTML plots of it must render (exercising escaping of whatever
  * strings the input held). */
 #include "core/datfile.h"
@@ -29,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sbuf text = SBUF_INIT, doc = SBUF_INIT;
     REQUIRE(datfile_write(df, &text) == ML_OK);
     REQUIRE(datfile_parse(text.data ? text.data : "", text.len, &again) == ML_OK);
-    REQUIRE(again->n_malformed == 0);
+    REQUIRE(again->n_malformed == 0 && again->torn_line == 0);
+    REQUIRE(df->torn_line == 0 || (size > 0 && data[size - 1] != '\n'));
     REQUIRE(again->n_mem == df->n_mem && again->n_chld == df->n_chld &&
             again->n_func == df->n_func && again->n_names <= df->n_names);
     REQUIRE((again->cmdline == NULL) == (df->cmdline == NULL));

@@ -202,21 +202,34 @@ def test_ctrl_c_stops_target_and_leaves_complete_file(tmp_path):
     assert all(re.fullmatch(r"(CMDLINE .*|MEM \d+\.\d{6} \d+\.\d{4})", l) for l in text.splitlines())
 
 
-def test_timeout_stops_sampling_and_leaves_program(tmp_path):
-    out, pidfile = tmp_path / "t.dat", tmp_path / "pid"
-    prog = "import os, time; open(%r, 'w').write(str(os.getpid())); time.sleep(5)" % str(pidfile)
-    start = time.time()
+def test_timeout_stops_sampling_and_waits_for_the_program(tmp_path):
+    """-t stops sampling; the program goes on (as with mprof) and memline
+    waits for it, so that it never outlives memline."""
+    out, go = tmp_path / "t.dat", tmp_path / "go"
+    prog = "import os, time\nwhile not os.path.exists(%r): time.sleep(0.01)\n" % str(go)
     p = subprocess.Popen([memline_binary(), "run", "-t", "0.5", "-T", "0.05", "-o", str(out),
-                          PY, "-c", prog], cwd=tmp_path, env=env(), stdout=subprocess.DEVNULL)
+                          PY, "-c", prog], cwd=tmp_path, env=env(), stdout=subprocess.PIPE,
+                         text=True)
     try:
+        for line in p.stdout:
+            if line.startswith("memline: stopped sampling after 0.5s"):
+                break
+        assert p.poll() is None  # waiting for the program
+        (target,) = _children(p.pid)
+        n = len(read_dat(out)[1])
+        assert 5 <= n <= 14
+        go.touch()
         assert p.wait(timeout=10) == 0
-        assert time.time() - start < 2.5
-        assert 5 <= len(read_dat(out)[1]) <= 14
-        pid = int(pidfile.read_text())
-        assert os.path.exists("/proc/%d" % pid)  # as mprof: the program goes on
-        os.kill(pid, signal.SIGKILL)
+        assert not os.path.exists("/proc/%d/stat" % target) or _state(target) == "Z"
+        assert len(read_dat(out)[1]) == n  # nothing sampled after the timeout
     finally:
         p.kill()
+        p.wait()
+
+
+def _state(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rpartition(")")[2].split()[0]
 
 
 def test_one_millisecond_interval(tmp_path):

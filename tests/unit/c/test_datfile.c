@@ -123,11 +123,12 @@ TEST(malformed_lines_counted)
                        "FUNC f 1 2 3 4 -1\n"    /* 12: negative depth */
                        "MEM 3.0 102.0 extra\n"  /* extra fields ignored */
                        "MEM 4.0 103.0\r\n"      /* CRLF */
-                       "MEM 5.0 104.0";         /* no final newline */
+                       "MEM 5.0 104.0\n";
     datfile *df = parse(text);
     CHECK_EQ_INT(df->n_mem, 4);
     CHECK_EQ_INT(df->n_malformed, 8);
     CHECK_EQ_INT(df->first_malformed, 3);
+    CHECK_EQ_INT(df->torn_line, 0);
     CHECK(df->mem[3].mib == 5.0);
     datfile_free(df);
 }
@@ -260,6 +261,118 @@ TEST(writers_out_of_memory)
     sbuf_release(&b);
 }
 
+/* A record cut off mid-write (no newline) is dropped, never read as the
+ * shorter number it now looks like. */
+TEST(torn_last_line_dropped)
+{
+    datfile *df = parse("CMDLINE x\nMEM 1.0 100.0\nMEM 2.0 100.1\nMEM 3.5 17");
+    CHECK_EQ_INT(df->n_mem, 2);
+    CHECK_EQ_INT(df->torn_line, 4);
+    CHECK_EQ_INT(df->n_malformed, 0);
+    datfile_free(df);
+    df = parse("MEM 1.0 100.0\n");
+    CHECK_EQ_INT(df->torn_line, 0);
+    datfile_free(df);
+    df = parse("MEM 1.0 100.0\nFUNC m.f 1 2");
+    CHECK_EQ_INT(df->n_func, 0);
+    CHECK_EQ_INT(df->torn_line, 2);
+    datfile_free(df);
+}
+
+/* Names and command lines are data: whatever they hold, the writers give
+ * one record that reads back as itself (issue: a function name with a
+ * newline wrote its own MEM and CMDLINE records). */
+TEST(hostile_names_stay_data)
+{
+    sbuf b = SBUF_INIT;
+    datfile_func f = {0, 1.0, 100.0, 2.0, 101.0, 0};
+    static const char evil[] = "m.f\nMEM 99999 100.5\nCMDLINE pwned\x00 a b\tc\xff\xc3(\x7f";
+    CHECK_EQ_INT(datfile_put_func_n(&b, evil, sizeof evil - 1, &f), ML_OK);
+    CHECK_EQ_STR(sbuf_str(&b), "FUNC m.f_MEM_99999_100.5_CMDLINE_pwned__a_b_c\xef\xbf\xbd"
+                               "\xef\xbf\xbd(_ 1.0000 100.0000 2.0000 101.0000 0\n");
+    CHECK_EQ_INT(datfile_put_func(&b, "", &f), ML_OK);
+    CHECK_EQ_INT(datfile_put_mem(&b, 1 << 20, 100.2), ML_OK);
+    char *argv[] = {"prog", "x\ny", "\xff", "MEM 5 5"};
+    CHECK_EQ_INT(datfile_put_cmdline(&b, argv, 4), ML_OK);
+    datfile *df = NULL;
+    CHECK_EQ_INT(datfile_parse(b.data, b.len, &df), ML_OK);
+    CHECK_EQ_INT(df->n_malformed, 0);
+    CHECK_EQ_INT(df->n_mem, 1);
+    CHECK_EQ_INT(df->n_func, 2);
+    CHECK_EQ_INT(df->n_names, 2);
+    CHECK_EQ_STR(df->names[0], "m.f_MEM_99999_100.5_CMDLINE_pwned__a_b_c\xef\xbf\xbd"
+                               "\xef\xbf\xbd(_");
+    CHECK_EQ_STR(df->names[1], "_");
+    CHECK_EQ_STR(df->cmdline, "prog x y \xef\xbf\xbd 'MEM 5 5'");
+    double mib;
+    CHECK_EQ_INT(datfile_peak(df, NULL, &mib), ML_OK);
+    CHECK(mib == 1.0);
+    datfile_free(df);
+    sbuf_release(&b);
+}
+
+/* Many distinct names and children: every lookup finds its own, through
+ * the index's growth (the reader is linear; it was quadratic). */
+TEST(many_names_and_children)
+{
+    enum { N = 50000 };
+    sbuf b = SBUF_INIT;
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "mod.f%d", i);
+        datfile_func f = {0, 1.0, 10.0 + i, 2.0, 10.5 + i, 0};
+        CHECK_EQ_INT(datfile_put_func(&b, name, &f), ML_OK);
+        CHECK_EQ_INT(datfile_put_chld(&b, 1000 + i % 5000, 1 << 20, 10.0 + i), ML_OK);
+        CHECK_EQ_INT(datfile_put_mem(&b, (int64_t)(i + 1) << 10, 10.25 + i), ML_OK);
+    }
+    /* a second call of every tenth function */
+    for (int i = 0; i < N; i += 10) {
+        char name[32];
+        snprintf(name, sizeof name, "mod.f%d", i);
+        datfile_func f = {0, 1.0, 10.0 + i, 2.0, 10.5 + i, 1};
+        CHECK_EQ_INT(datfile_put_func(&b, name, &f), ML_OK);
+    }
+    datfile *df = NULL;
+    CHECK_EQ_INT(datfile_parse(b.data, b.len, &df), ML_OK);
+    CHECK_EQ_INT(df->n_names, N);
+    CHECK_EQ_INT(df->n_func, N + N / 10);
+    CHECK_EQ_INT(df->n_chld, 5000);
+    for (int i = 0; i < N; i += 997) {
+        char name[32];
+        snprintf(name, sizeof name, "mod.f%d", i);
+        CHECK_EQ_INT(datfile_find_name(df, name), i);
+    }
+    CHECK_EQ_INT(datfile_find_name(df, "mod.f-1"), -1);
+    for (size_t c = 0; c < df->n_chld; c++)
+        CHECK_EQ_INT(df->chld[c].pid, 1000 + (long)c);
+    CHECK_EQ_INT(df->chld[7].nsamples, N / 5000);
+    double mib;
+    CHECK_EQ_INT(datfile_peak(df, "mod.f123", &mib), ML_OK);
+    CHECK(fabs(mib - 124.0 / 1024) < 1e-6);
+    datfile_free(df);
+    sbuf_release(&b);
+}
+
+/* peak --func over calls given in any order, overlapping (recursion) or
+ * nested: the readings inside any of them, ends included. */
+TEST(peak_func_spans)
+{
+    datfile *df = parse("FUNC m.f 1 30 1 40 0\n"
+                        "FUNC m.g 1 5 1 100 0\n"
+                        "FUNC m.f 1 10 1 20 0\n"
+                        "FUNC m.f 1 12 1 15 1\n"
+                        "FUNC m.f 1 39 1 45 1\n"
+                        "FUNC m.f 1 60 1 50 0\n" /* ends before it starts: no span */
+                        "MEM 50 9.9\nMEM 7 10\nMEM 8 20\nMEM 60 25\nMEM 9 45\nMEM 70 46\n"
+                        "MEM 80 55\n");
+    double mib;
+    CHECK_EQ_INT(datfile_peak(df, "m.f", &mib), ML_OK);
+    CHECK(mib == 9);
+    CHECK_EQ_INT(datfile_peak(df, "m.g", &mib), ML_OK);
+    CHECK(mib == 80);
+    datfile_free(df);
+}
+
 int main(void)
 {
     RUN(parses_reference_small);
@@ -273,5 +386,9 @@ int main(void)
     RUN(load_errors);
     RUN(parse_out_of_memory);
     RUN(writers_out_of_memory);
+    RUN(torn_last_line_dropped);
+    RUN(hostile_names_stay_data);
+    RUN(many_names_and_children);
+    RUN(peak_func_spans);
     return CTEST_END();
 }
