@@ -216,6 +216,12 @@ static PyObject *prof_get_code_map(MLProfiler *self, void *closure)
     return profiler_code_map(self);
 }
 
+static PyObject *prof_heap_rows(MLProfiler *self, PyObject *unused)
+{
+    (void)unused;
+    return profiler_heap_rows(self);
+}
+
 static PyMethodDef prof_methods[] = {
     {"add_function", (PyCFunction)prof_add_function, METH_O,
      "Profile func's lines (and the code nested in it) from now on."},
@@ -230,6 +236,8 @@ static PyMethodDef prof_methods[] = {
     {"disable_by_count", (PyCFunction)prof_disable_by_count, METH_NOARGS,
      "Undo one enable_by_count; disables at zero."},
     {"clear", (PyCFunction)prof_clear, METH_NOARGS, "Forget all measurements."},
+    {"_heap_rows", (PyCFunction)prof_heap_rows, METH_NOARGS,
+     "[(filename, lineno, occurrences, heap incr, heap peak)] in bytes, lines that ran."},
     {"__enter__", (PyCFunction)prof_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)prof_exit, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL}};
