@@ -2,8 +2,8 @@
 
 ``limit_memory`` and ``limit_leaks`` have pytest-memray's names and
 arguments, so tests written for it run unchanged.  A marker is read where
-pytest puts it: on the function, its class or module, or on one parameter
-(``pytest.param(..., marks=...)``); the closest one wins.  Anything
+pytest puts it: on one parameter (``pytest.param(..., marks=...)``), which
+wins, or on the function, its class or module, the closest first.  Anything
 malformed is a usage error at collection time that names the test.
 """
 
@@ -69,12 +69,23 @@ def _check_kwargs(item, mark, allowed):
             "s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(allowed)))
 
 
+def _closest(item, name):
+    """The marker name that applies to item: one given with its parameter
+    (pytest.param(..., marks=...)) before one on the function, its class or
+    module, which pytest's get_closest_marker would put first."""
+    callspec = getattr(item, "callspec", None)
+    for mark in getattr(callspec, "marks", None) or ():
+        if mark.name == name:
+            return mark
+    return item.get_closest_marker(name)
+
+
 def read_spec(item, default=None):
     """item's Spec from its markers; default is (bytes, text) of
     --memline-limit or None.  Returns None when the test asks for nothing.
     Raises pytest.UsageError when a marker is malformed."""
-    memory = item.get_closest_marker("limit_memory")
-    leaks = item.get_closest_marker("limit_leaks")
+    memory = _closest(item, "limit_memory")
+    leaks = _closest(item, "limit_leaks")
     if memory is None and leaks is None and default is None:
         return None
     spec = Spec()

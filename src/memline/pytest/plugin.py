@@ -112,11 +112,22 @@ class MemlinePlugin:
     # ---- each test -------------------------------------------------------
 
     def read_specs(self, items):
-        """Reads every item's markers (a usage error if one is malformed);
-        keeps the Spec of each test to measure.  Returns how many there are."""
+        """Reads every item's markers and keeps the Spec of each test to
+        measure; returns how many there are.  A malformed marker is a usage
+        error; in an xdist worker, where a usage error would crash the
+        worker, it is a collection error of that test, and nothing runs."""
         n = 0
         for item in items:
-            spec = read_spec(item, self.default)
+            try:
+                spec = read_spec(item, self.default)
+            except pytest.UsageError as e:
+                if self.worker is None:
+                    raise
+                from _pytest.reports import CollectReport
+                self.config.hook.pytest_collectreport(
+                    report=CollectReport(item.nodeid, "failed", str(e), []))
+                items[:] = []
+                return 0
             if spec is None and self.every_test:
                 spec = Spec()
             if spec is not None:
