@@ -57,6 +57,8 @@ class Measurement:
         self.on = False
 
     def begin(self):
+        if self.runs > 1:
+            gc.collect()  # earlier garbage, freed in run 1, would look like run 1 shrank
         self.prof.enable()  # the session: allocator hooks in, lines traced
         self.start = self.high = _memline._heap_watch_begin()
         self.on = True

@@ -46,7 +46,8 @@ def failure(result, title):
     lines = section(result, title)
     starts = [i for i, line in enumerate(lines) if line.startswith("Filename: ")]
     cut = starts[0] if starts else len(lines)
-    message = [line for line in lines[:cut] if line]
+    # Under xdist a section starts with the worker's platform line.
+    message = [line for line in lines[:cut] if line and not re.match(r"\[gw\d+\] ", line)]
     report = "\n".join(lines[cut:]).rstrip("\n") + "\n"
     return message, parse_report(report, stripped=True) if starts else []
 
