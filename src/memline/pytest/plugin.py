@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 
+import memline
 from memline import _memline
 from memline.pytest import report as reportmod
 from memline.pytest.marks import Spec, read_spec
@@ -39,6 +40,11 @@ class MemlinePlugin:
         self.config = config
         self.every_test = every_test
         self.worker = getattr(config, "workerinput", None)
+        heap = _memline._heap_info()
+        if not heap["available"]:
+            # Every figure would be 0 and every limit would pass.
+            raise pytest.UsageError("memline: cannot measure the heap here: %s"
+                                    % heap["unavailable_reason"])
         opt = config.option
         self.default = None
         if opt.memline_limit is not None:
@@ -75,9 +81,18 @@ class MemlinePlugin:
     # ---- start -----------------------------------------------------------
 
     def pytest_report_header(self, config):
+        # One empty session first: whether native memory can be counted is
+        # known once the native hooks have tried to go in.
+        probe = memline.LineProfiler()
+        probe.enable()
+        probe.disable()
         info = _memline._native_info()
-        what = "Python and native heap" if info["default"] and not info["unavailable_reason"] \
-            else "Python heap only (native memory: %s)" % (info["unavailable_reason"] or "off")
+        if not info["default"]:
+            what = "Python heap only (native memory: off, MEMLINE_NATIVE=0)"
+        elif info["unavailable_reason"]:
+            what = "Python heap only (native memory: %s)" % info["unavailable_reason"]
+        else:
+            what = "Python and native heap"
         line = "memline: measuring every test's call phase: %s, every thread" % what
         if self.default is not None:
             line += "; default limit %s (--memline-limit %s)" % (mib(self.default[0]),
