@@ -37,7 +37,6 @@ class Measurement:
     run, after gc.collect(), above its start), and the profiler's report."""
 
     def __init__(self, func, targets, runs):
-        self.func = func
         self.runs = runs
         self.prof = memline.LineProfiler()
         self.no_report = None  # why the test function has no line report

@@ -97,8 +97,10 @@ def test_json_records_and_the_summary(pytester):
     recs = records(out)
     assert recs[0] == {"kept": "a line from before"}  # appended, never truncated
     check_records(recs[1:], {None})
-    # A second run appends its own records, with its own session.
-    run(pytester, "--memline-json", "out/mem.jsonl").assert_outcomes(failed=1, passed=4)
+    # A second run appends its own records, with its own session; no summary.
+    result = run(pytester, "--memline-json", "out/mem.jsonl", "--memline-top", "0")
+    result.assert_outcomes(failed=1, passed=4)
+    assert summary(result) == []
     recs = records(out)
     assert len(recs) == 11
     check_records(recs[6:], {None})
