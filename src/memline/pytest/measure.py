@@ -17,7 +17,7 @@ import memline
 from memline import _memline
 
 
-def test_function(obj):
+def function_of(obj):
     """The function whose lines the report shows: obj without the wrappers
     that functools.wraps marks (pytest-asyncio's, the user's decorators)."""
     try:

@@ -17,12 +17,12 @@ import memline
 from memline import _memline
 from memline.pytest import report as reportmod
 from memline.pytest.marks import Spec, read_spec
-from memline.pytest.measure import Measurement, test_function
+from memline.pytest.measure import Measurement, function_of
 from memline.pytest.results import JsonLines, last_peaks, save_peaks, summary_lines, SCHEMA
 from memline.pytest.sizes import mib, parse_size
 
 # An increase smaller than this is noise, not a regression: a test's peak
-# moves by a few KiB from run to run (pytest's own bookkeeping, dict and
+# moves by up to a few KiB from run to run (pytest's own bookkeeping, dict and
 # string caches), which is many percent of a small test's peak.
 INCREASE_FLOOR = 64 * 1024
 DEFAULT_TOP = 5
@@ -158,7 +158,7 @@ class MemlinePlugin:
             return
         self._load_targets()
         obj = pyfuncitem.obj
-        m = Measurement(test_function(obj), self.targets, spec.runs)
+        m = Measurement(function_of(obj), self.targets, spec.runs)
         pyfuncitem.stash[_MEASUREMENT] = (m, spec)
         if spec.runs > 1:
             pyfuncitem.obj = m.repeat(obj)

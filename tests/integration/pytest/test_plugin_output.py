@@ -174,3 +174,16 @@ def test_fail_on_increase_compares_with_the_last_passing_run(pytester, monkeypat
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert result.errlines[0] == ("ERROR: memline: --memline-fail-on-increase needs pytest's "
                                   "cache, which -p no:cacheprovider turns off")
+
+
+def test_fail_on_increase_under_xdist(pytester, monkeypatch):
+    # The workers compare with the cache; the controller writes it.
+    pytester.makepyfile(test_inc=INCREASE)
+    monkeypatch.setenv("TEST_SIZE", "10000000")
+    run(pytester, "-n", "2", "--memline").assert_outcomes(passed=2)
+    monkeypatch.setenv("TEST_SIZE", "30000000")
+    result = run(pytester, "-n", "2", "--memline-fail-on-increase", "50")
+    result.assert_outcomes(failed=1, passed=1)
+    message, _ = failure(result, "test_grows")
+    assert message == ["test_grows peaked 28.6 MiB, 200.0% above the last run's 9.5 MiB; "
+                       "the most allowed is 50% (--memline-fail-on-increase)"]
