@@ -79,21 +79,22 @@ def test_only_measured_call_phases_have_records(pytester):
     assert 1_000_000 < recs[0]["peak"] < 1_000_000 + 64 * 1024
 
 
-NUMPY = """
-    import numpy as np
+NATIVE = """
+    import mmap
     import pytest
 
     @pytest.mark.limit_memory("10 MB")
-    def test_numpy():
-        a = np.ones((2000, 1000))
+    def test_native():
+        m = mmap.mmap(-1, 30_000_000)   # anonymous memory, no Python object of that size
+        m.close()
 """
 
 
 def test_with_native_counting_off_the_limits_see_the_python_heap(pytester, monkeypatch):
-    pytester.makepyfile(test_np=NUMPY)
+    pytester.makepyfile(test_native=NATIVE)
     monkeypatch.setenv("MEMLINE_NATIVE", "0")
     result = run(pytester, "--memline")
-    result.assert_outcomes(passed=1)  # numpy's 16 MB are not seen
+    result.assert_outcomes(passed=1)  # the mapping is not seen
     assert [l for l in result.outlines if l.startswith("memline:")] == [
         "memline: measuring every test's call phase: Python heap only (native memory: off, "
         "MEMLINE_NATIVE=0), every thread"]
@@ -102,10 +103,14 @@ def test_with_native_counting_off_the_limits_see_the_python_heap(pytester, monke
     result.assert_outcomes(failed=1)
     assert [l for l in result.outlines if l.startswith("memline:")] == [
         "memline: measuring every test's call phase: Python and native heap, every thread"]
+    message, _ = failure(result, "test_native")
+    # 30,000,000 bytes in whole pages.
+    assert message == ["test_native rose 28.6 MiB above its start; limit 9.5 MiB "
+                       "(limit_memory: 10 MB)"]
 
 
 def test_an_allocator_memline_cannot_account_is_a_usage_error(pytester, monkeypatch):
-    pytester.makepyfile(test_np=NUMPY)
+    pytester.makepyfile(test_native=NATIVE)
     monkeypatch.setenv("PYTHONMALLOC", "debug")
     result = run(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -113,5 +118,5 @@ def test_an_allocator_memline_cannot_account_is_a_usage_error(pytester, monkeypa
         "ERROR: memline: cannot measure the heap here: Python's allocator is replaced (debug "
         "hooks, tracemalloc or a custom allocator), so block sizes cannot be known")
     # Unused, it does not mind.
-    pytester.makepyfile(test_np="def test_plain():\n    pass\n")
+    pytester.makepyfile(test_native="def test_plain():\n    pass\n")
     run(pytester).assert_outcomes(passed=1)
