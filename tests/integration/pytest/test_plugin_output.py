@@ -2,6 +2,8 @@
 the highest peaks (--memline-top), both with pytest-xdist too, and
 --memline-fail-on-increase across runs through pytest's cache."""
 
+import re
+
 import pytest
 
 from _plugin import failure, records, run, summary
@@ -27,6 +29,11 @@ SUITE = """
         tmp = bytearray(2_000_000)
 """
 
+# Every thread counts: under xdist the worker's thread that talks to the
+# controller allocates during tests too, and a garbage collection inside a
+# test frees what earlier code left.  Figures are checked to this much.
+SLACK = 1 << 20
+
 # The JSON schema: every record has exactly these keys.
 KEYS = {"schema", "session", "node_id", "outcome", "duration", "peak", "net", "limit",
         "leak_limit", "leaked", "runs", "last_peak", "failures", "line", "worker"}
@@ -49,8 +56,8 @@ def check_records(recs, workers):
     assert over["outcome"] == "failed" and over["failures"] == ["memory"]
     assert over["limit"] == 10_000_000 and over["leak_limit"] is None and over["leaked"] is None
     # bytearray(30_000_000): 30,000,001 bytes of buffer and its object.
-    assert 30_000_000 < over["peak"] < 30_000_000 + 64 * 1024
-    assert abs(over["net"]) < 64 * 1024
+    assert 30_000_000 < over["peak"] < 30_000_000 + SLACK
+    assert abs(over["net"]) < SLACK
     assert over["runs"] == 1 and over["last_peak"] is None
     assert over["line"]["file"] == "test_suite.py"
     assert over["line"]["lineno"] == 5
@@ -59,14 +66,14 @@ def check_records(recs, workers):
     assert over["line"]["heap_incr"] == over["line"]["heap_peak"]
     small = by_id["test_suite.py::test_alloc[1000000]"]
     assert small["outcome"] == "passed" and small["failures"] == [] and small["limit"] is None
-    assert 1_000_000 < small["peak"] < 1_000_000 + 64 * 1024
+    assert 1_000_000 < small["peak"] < 1_000_000 + SLACK
     assert small["line"]["source"] == "tmp = bytearray(n)"
     nothing = by_id["test_suite.py::test_nothing"]
     assert nothing["outcome"] == "passed" and nothing["line"] is None
-    assert 0 <= nothing["peak"] < 64 * 1024
+    assert 0 <= nothing["peak"] < SLACK
     leak = by_id["test_suite.py::test_leak_free"]
     assert leak["runs"] == 2 and leak["leak_limit"] == 1_000_000
-    assert abs(leak["leaked"]) < 64 * 1024 and leak["outcome"] == "passed"
+    assert abs(leak["leaked"]) < SLACK and leak["outcome"] == "passed"
 
 
 SUMMARY = [
@@ -144,6 +151,16 @@ INCREASE = """
 """
 
 
+def check_increase(message, pct, last):
+    """The increase message; its percentage within 0.2 of pct (a few KiB of
+    noise on either peak moves its last digit)."""
+    assert len(message) == 1
+    m = re.match(r"^test_grows peaked 28\.6 MiB, (\d+\.\d)% above the last run's (.*); "
+                 r"the most allowed is 50% \(--memline-fail-on-increase\)$", message[0])
+    assert m, message
+    assert abs(float(m.group(1)) - pct) <= 0.2 and m.group(2) == last, message
+
+
 def test_fail_on_increase_compares_with_the_last_passing_run(pytester, monkeypatch):
     pytester.makepyfile(test_inc=INCREASE)
 
@@ -156,13 +173,12 @@ def test_fail_on_increase_compares_with_the_last_passing_run(pytester, monkeypat
     result = go(30_000_000, "--memline-json", "inc.jsonl")  # +114%
     result.assert_outcomes(failed=1, passed=1)
     message, blocks = failure(result, "test_grows")
-    assert message == ["test_grows peaked 28.6 MiB, 114.3% above the last run's 13.4 MiB; "
-                       "the most allowed is 50% (--memline-fail-on-increase)"]
+    check_increase(message, 114.3, "13.4 MiB")
     assert blocks[0].rows[-1].source.strip() == 'tmp = bytearray(int(os.environ["TEST_SIZE"]))'
     grows = [r for r in records(pytester.path / "inc.jsonl")
              if r["node_id"] == "test_inc.py::test_grows"][0]
     assert grows["failures"] == ["increase"]
-    assert 14_000_000 < grows["last_peak"] < 14_000_000 + 64 * 1024
+    assert 14_000_000 < grows["last_peak"] < 14_000_000 + SLACK
     # That run failed, so the cache still has 14 MB: the same size fails again.
     go(30_000_000).assert_outcomes(failed=1, passed=1)
     # A run that passes (without the check) keeps its peaks for the next.
@@ -185,5 +201,4 @@ def test_fail_on_increase_under_xdist(pytester, monkeypatch):
     result = run(pytester, "-n", "2", "--memline-fail-on-increase", "50")
     result.assert_outcomes(failed=1, passed=1)
     message, _ = failure(result, "test_grows")
-    assert message == ["test_grows peaked 28.6 MiB, 200.0% above the last run's 9.5 MiB; "
-                       "the most allowed is 50% (--memline-fail-on-increase)"]
+    check_increase(message, 200.0, "9.5 MiB")
