@@ -140,6 +140,24 @@ def test_a_malformed_marker_is_a_usage_error_naming_the_test(pytester, marker, e
     assert "passed" not in result.stdout.str()  # nothing ran
 
 
+def test_under_xdist_a_malformed_marker_is_a_collection_error_of_the_test(pytester):
+    pytester.makepyfile(test_bad="""
+        import pytest
+
+        @pytest.mark.parametrize("n", [1, pytest.param(2, marks=pytest.mark.limit_memory("9 Q"))])
+        def test_p(n):
+            pass
+    """)
+    result = run(pytester, "-n", "2")
+    result.assert_outcomes(errors=1)
+    assert result.ret != 0
+    result.stdout.fnmatch_lines([
+        "memline: test_bad.py::test_p[2]: limit_memory: '9 Q' has an unknown unit 'Q' "
+        "(B, KB, MB, GB, KiB, MiB, GiB)",
+        "ERROR test_bad.py::test_p?2? - memline: *"])  # [2] would be a glob class
+    assert "passed" not in result.stdout.str()
+
+
 def test_a_malformed_default_limit_is_a_usage_error(pytester):
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
     result = run(pytester, "--memline-limit", "50 mega")
