@@ -3,7 +3,10 @@
 # memline installed into it as users install it (pip install .), and runs
 # bench/run.py, which prints the table and writes bench/results.md.
 # `make bench-quick` does the same with fewer repetitions and smaller
-# sizes.  BENCH_ARGS passes more options to run.py.
+# sizes.  BENCH_ARGS passes more options to run.py.  Both also run
+# bench/pytest_overhead.py: the pytest plugin loaded but unused against
+# -p no:memline, the same suites side by side (bench/pytest_results.md);
+# `make bench-pytest` runs that part alone.
 
 BENCH_VENV ?= out/bench-venv$(PYTAG)
 BENCH_VPY := $(BENCH_VENV)/bin/python
@@ -12,7 +15,7 @@ FLOOR_EXT := $(FLOOR_DIR)/_floor$(EXT_SUFFIX)
 PY_INC := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_paths()['include'])")
 BENCH_ARGS ?=
 
-.PHONY: bench bench-quick bench-venv bench-install
+.PHONY: bench bench-quick bench-venv bench-install bench-pytest
 
 $(FLOOR_EXT): bench/floor/floor.c
 	@mkdir -p $(dir $@)
@@ -37,8 +40,16 @@ bench: bench-install $(FLOOR_EXT)
 	$(BENCH_VPY) bench/run.py --floor-dir $(FLOOR_DIR) $(BENCH_ARGS)
 	@echo; echo "Default RSS rule against rss-exact (largest per-line difference):"
 	@cd bench && $(CURDIR)/$(BENCH_VPY) rule_diff.py | tee rule_diff.md
+	@echo; echo "The pytest plugin loaded but unused, against -p no:memline:"
+	$(BENCH_VPY) bench/pytest_overhead.py
 
 bench-quick: bench-install $(FLOOR_EXT)
 	$(BENCH_VPY) bench/run.py --quick --floor-dir $(FLOOR_DIR) $(BENCH_ARGS)
 	@echo; echo "Default RSS rule against rss-exact (largest per-line difference):"
 	@cd bench && $(CURDIR)/$(BENCH_VPY) rule_diff.py --quick
+	@echo; echo "The pytest plugin loaded but unused, against -p no:memline:"
+	$(BENCH_VPY) bench/pytest_overhead.py --quick --out $(OUT)/bench/pytest_results.md
+
+# The pytest plugin's part alone.
+bench-pytest: bench-install
+	$(BENCH_VPY) bench/pytest_overhead.py $(BENCH_ARGS)

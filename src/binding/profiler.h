@@ -72,6 +72,11 @@ int profiler_func_ran(const linefunc *fn);
  * exception set. */
 PyObject *profiler_code_map(MLProfiler *prof);
 
+/* prof._heap_rows(): [(filename, lineno, occurrences, heap incr, heap peak)]
+ * for every line that ran, the heap figures in bytes, in report order.  New
+ * reference, or NULL with an exception set. */
+PyObject *profiler_heap_rows(MLProfiler *prof);
+
 /* Forgets every measurement, keeping the functions. */
 void profiler_clear(MLProfiler *prof);
 

@@ -252,6 +252,12 @@ static PyObject *prof_to_dict(MLProfiler *self, PyObject *args, PyObject *kw)
     return r;
 }
 
+static PyObject *prof_heap_rows(MLProfiler *self, PyObject *unused)
+{
+    (void)unused;
+    return profiler_heap_rows(self);
+}
+
 static PyMethodDef prof_methods[] = {
     {"to_dict", (PyCFunction)(void (*)(void))prof_to_dict, METH_VARARGS | METH_KEYWORDS,
      "to_dict(command_line=None)\n\nThe report as the JSON form of docs/json.md (memory in "
@@ -272,6 +278,8 @@ static PyMethodDef prof_methods[] = {
     {"disable_by_count", (PyCFunction)prof_disable_by_count, METH_NOARGS,
      "Undo one enable_by_count; disables at zero."},
     {"clear", (PyCFunction)prof_clear, METH_NOARGS, "Forget all measurements."},
+    {"_heap_rows", (PyCFunction)prof_heap_rows, METH_NOARGS,
+     "[(filename, lineno, occurrences, heap incr, heap peak)] in bytes, lines that ran."},
     {"__enter__", (PyCFunction)prof_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)prof_exit, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL}};

@@ -227,3 +227,28 @@ done:
     Py_XDECREF(codes);
     return result;
 }
+
+/* The heap columns in bytes, for code that ranks lines rather than prints
+ * them (the pytest plugin's worst lines): one tuple per line that ran. */
+PyObject *profiler_heap_rows(MLProfiler *self)
+{
+    PyObject *rows = PyList_New(0);
+    for (size_t i = 0; rows && i < linetab_count(self->tab); i++) {
+        const linefunc *fn = linetab_get(self->tab, i);
+        for (int j = 0; j < fn->nlines; j++) {
+            const linestat *st = &fn->rows[j];
+            if (!st->seen)
+                continue;
+            PyObject *row = Py_BuildValue("(siKLL)", fn->filename, fn->first + j,
+                                          (unsigned long long)st->occurrences,
+                                          (long long)st->heap_incr, (long long)st->heap_peak);
+            if (!row || PyList_Append(rows, row) < 0) {
+                Py_XDECREF(row);
+                Py_CLEAR(rows);
+                break;
+            }
+            Py_DECREF(row);
+        }
+    }
+    return rows;
+}
