@@ -58,6 +58,22 @@ class _StopSignals:
         for name in self.NAMES:
             num = getattr(signal, name, None)
             self._take(num, signal.SIG_DFL)
+        # A forked child (a multiprocessing worker) is the program's, not
+        # memline's: its SIGTERM must kill it at once, as Pool.terminate
+        # expects; unwinding it instead can leave it waiting on a lock its
+        # dead sibling held.
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._release)
+
+    def _release(self):
+        for name in self.NAMES + ("SIGINT",):
+            num = getattr(signal, name, None)
+            try:
+                if num is not None and signal.getsignal(num) == self._handler:
+                    signal.signal(num, signal.SIG_DFL if name != "SIGINT"
+                                  else signal.default_int_handler)
+            except (ValueError, OSError):
+                pass
 
     def _take(self, num, only_if):
         try:
