@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR := out/fuzz
 FUZZ_SRC := src/core/datfile.c src/core/escape.c src/core/mlalloc.c src/core/mlerr.c \
-  src/core/plot.c src/core/plot_html.c src/core/plot_svg.c src/core/plot_w.c src/core/sbuf.c
+  src/core/plot.c src/core/plot_html.c src/core/plot_svg.c src/core/plot_geom.c src/core/repw.c src/core/sbuf.c
 
 FUZZ_JSON_SRC := src/core/json.c src/core/repdoc.c src/core/report_json.c src/core/report_html.c \
   src/core/report_html_assets.c src/core/repdiff.c src/core/repdiff_out.c src/core/repw.c \

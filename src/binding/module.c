@@ -16,7 +16,7 @@
 #include "native.h"
 #include "profiler.h"
 #include "proftype.h"
-#include "core/outfile.h"
+#include "core/mlio.h"
 #include "render.h"
 #include "pyutil.h"
 #include "stamper.h"
@@ -94,7 +94,7 @@ static PyObject *mod_show_results(PyObject *module, PyObject *args, PyObject *kw
 }
 
 /* _replace_file(path, text): writes text (UTF-8) to path through a
- * temporary file renamed over it (core/outfile.h); OSError on failure,
+ * temporary file renamed over it (core/mlio.h); OSError on failure,
  * with path as it was. */
 static PyObject *mod_replace_file(PyObject *module, PyObject *args)
 {
@@ -104,7 +104,7 @@ static PyObject *mod_replace_file(PyObject *module, PyObject *args)
     Py_ssize_t n;
     if (!PyArg_ParseTuple(args, "O&s#:_replace_file", PyUnicode_FSConverter, &path, &data, &n))
         return NULL;
-    int rc = outfile_replace(PyBytes_AS_STRING(path), data, (size_t)n);
+    int rc = ml_replace_file(PyBytes_AS_STRING(path), data, (size_t)n);
     PyObject *r = rc == ML_OK ? Py_NewRef(Py_None)
                               : PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
     Py_DECREF(path);

@@ -3,8 +3,8 @@
  * --html, written as a page.  Exit codes: 0, 1 when --fail-over is
  * exceeded, 2 for bad input or usage, 5 when the page cannot be written. */
 #include "core/mlerr.h"
+#include "core/mlio.h"
 #include "core/mlsize.h"
-#include "core/outfile.h"
 #include "core/repdiff.h"
 #include "core/repdoc.h"
 #include "core/repw.h"
@@ -159,7 +159,7 @@ int mprof_diff(int argc, char **argv)
     if (rc == MPROF_OK && c.html &&
         repdiff_html(&page, d, c.files[0], c.files[1], c.precision, 0) != ML_OK)
         rc = mprof_fail(MPROF_EINTERNAL, "diff: out of memory");
-    if (rc == MPROF_OK && c.html && outfile_replace(c.html, page.data, page.len) != ML_OK)
+    if (rc == MPROF_OK && c.html && ml_replace_file(c.html, page.data, page.len) != ML_OK)
         rc = mprof_fail(MPROF_EOUTPUT, "diff: cannot write '%s': %s", c.html, strerror(errno));
     if (rc == MPROF_OK) {
         fwrite(sbuf_str(&text), 1, text.len, stdout);

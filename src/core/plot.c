@@ -333,11 +333,11 @@ int plot_render(const datfile *const *files, const char *const *names, size_t n,
     if (rc == ML_OK)
         rc = layout(&c, o);
     if (rc == ML_OK) {
-        plot_w w = {out, ML_OK};
+        repw w = {out, ML_OK};
         if (o->html) {
             plot_html(&w, &c);
         } else {
-            plot_printf(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+            repw_printf(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
             plot_svg(&w, &c, 0);
         }
         rc = w.rc;

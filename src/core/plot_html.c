@@ -53,44 +53,44 @@ static const char script[] =
     "document.body.setAttribute('data-ready','1');\n"
     "})();\n";
 
-static void data_json(plot_w *w, const plot_chart *c)
+static void data_json(repw *w, const plot_chart *c)
 {
-    plot_printf(w, "{\"width\":%.0f,\"area\":{\"left\":%.1f,\"right\":%.1f,\"top\":%.1f,"
+    repw_printf(w, "{\"width\":%.0f,\"area\":{\"left\":%.1f,\"right\":%.1f,\"top\":%.1f,"
                    "\"bottom\":%.1f},\"x\":[%.6g,%.6g],\"y\":[%.6g,%.6g],\"curves\":[",
                 c->width, c->left, c->right, c->top, c->bottom, c->xmin, c->xmax, c->ymin,
                 c->ymax);
     for (size_t i = 0; i < c->n_curves; i++) {
         const plot_curve *cv = &c->curves[i];
-        plot_printf(w, "%s{\"label\":", i ? "," : "");
-        plot_json(w, cv->label);
-        plot_printf(w, ",\"color\":\"%s\",\"t\":[", cv->color);
+        repw_printf(w, "%s{\"label\":", i ? "," : "");
+        repw_json(w, cv->label);
+        repw_printf(w, ",\"color\":\"%s\",\"t\":[", cv->color);
         for (size_t k = 0; k < cv->npoints; k++)
-            plot_printf(w, "%s%.4f", k ? "," : "", cv->v[k].t);
-        plot_printf(w, "],\"m\":[");
+            repw_printf(w, "%s%.4f", k ? "," : "", cv->v[k].t);
+        repw_printf(w, "],\"m\":[");
         for (size_t k = 0; k < cv->npoints; k++)
-            plot_printf(w, "%s%.6f", k ? "," : "", cv->v[k].mib);
-        plot_printf(w, "]}");
+            repw_printf(w, "%s%.6f", k ? "," : "", cv->v[k].mib);
+        repw_printf(w, "]}");
     }
-    plot_printf(w, "],\"calls\":[");
+    repw_printf(w, "],\"calls\":[");
     for (size_t i = 0; i < c->n_calls; i++) {
         const plot_call *k = &c->calls[i];
-        plot_printf(w, "%s{\"name\":", i ? "," : "");
-        plot_json(w, c->names[k->fn]);
-        plot_printf(w, ",\"t0\":%.4f,\"t1\":%.4f,\"depth\":%d}", k->t0, k->t1, k->depth);
+        repw_printf(w, "%s{\"name\":", i ? "," : "");
+        repw_json(w, c->names[k->fn]);
+        repw_printf(w, ",\"t0\":%.4f,\"t1\":%.4f,\"depth\":%d}", k->t0, k->t1, k->depth);
     }
-    plot_printf(w, "]}");
+    repw_printf(w, "]}");
 }
 
-void plot_html(plot_w *w, const plot_chart *c)
+void plot_html(repw *w, const plot_chart *c)
 {
-    plot_printf(w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    repw_printf(w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                    "<title>");
-    plot_xml(w, c->title ? c->title : "memline plot");
-    plot_printf(w, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<div id=\"ml-wrap\">\n",
+    repw_xml(w, c->title ? c->title : "memline plot");
+    repw_printf(w, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<div id=\"ml-wrap\">\n",
                 style);
     plot_svg(w, c, 1);
-    plot_printf(w, "<div id=\"ml-tip\"></div>\n</div>\n"
+    repw_printf(w, "<div id=\"ml-tip\"></div>\n</div>\n"
                    "<script type=\"application/json\" id=\"memline-data\">");
     data_json(w, c);
-    plot_printf(w, "</script>\n<script>\n%s</script>\n</body>\n</html>\n", script);
+    repw_printf(w, "</script>\n<script>\n%s</script>\n</body>\n</html>\n", script);
 }

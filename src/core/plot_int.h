@@ -6,18 +6,9 @@
 
 #include "datfile.h"
 #include "plot.h"
+#include "repw.h"
 #include "sbuf.h"
 
-/* A document being written, with a sticky error: once rc is not ML_OK
- * every further write is skipped, so drawing code checks once at the end. */
-typedef struct plot_w {
-    sbuf *b;
-    int rc;
-} plot_w;
-
-void plot_printf(plot_w *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void plot_xml(plot_w *w, const char *s);  /* escaped for markup */
-void plot_json(plot_w *w, const char *s); /* a JSON string literal */
 
 /* One curve.  Invariant: v holds npoints >= 1 points sorted by time, times are
  * seconds from the start of the curve's file. */
@@ -67,9 +58,9 @@ const char *plot_fn_color(size_t fn);
 
 /* Writes the <svg> element (no XML prolog); interactive adds the hover
  * marker and the element ids the page's script uses. */
-void plot_svg(plot_w *w, const plot_chart *c, int interactive);
+void plot_svg(repw *w, const plot_chart *c, int interactive);
 
 /* Writes the HTML page around plot_svg. */
-void plot_html(plot_w *w, const plot_chart *c);
+void plot_html(repw *w, const plot_chart *c);
 
 #endif

@@ -1,4 +1,4 @@
-/* repw: sticky-error writing for the report renderers. */
+/* repw: sticky-error writing for the renderers. */
 #include "repw.h"
 
 #include "escape.h"

@@ -1,6 +1,7 @@
-/* repw: the writer the report renderers (JSON, HTML, diff) write with
- * (and the diff verb, for its one message): an sbuf with a sticky error,
- * so rendering code checks once, at the end. */
+/* repw: the writer every renderer writes with (the report's JSON and HTML,
+ * the diff, the timeline's SVG and HTML plots, and the diff verb's one
+ * message): an sbuf with a sticky error, so rendering code checks once, at
+ * the end. */
 #ifndef ML_REPW_H
 #define ML_REPW_H
 
