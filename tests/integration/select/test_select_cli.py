@@ -206,3 +206,19 @@ def test_selectors_with_a_module_program(tmp_path):
     write(tmp_path / "runme.py", "from mypkg.util import helper\nhelper(5)\n")
     _, funcs = report_json(tmp_path, ["-p", "mypkg.util:helper", "-m", "runme"])
     assert list(funcs) == ["helper"]
+
+
+def test_a_module_imported_before_the_program_starts(tmp_path):
+    """argparse is imported by memline itself: its functions are found
+    through the module's namespace and classes."""
+    prog = write(tmp_path / "ap.py",
+                 "import argparse\n"
+                 "p = argparse.ArgumentParser(prog='x')\n"
+                 "p.add_argument('--n', type=int)\n"
+                 "print(p.parse_args(['--n', '3']).n)\n")
+    proc, funcs = report_json(tmp_path, ["-p", "argparse:ArgumentParser.parse_args",
+                                         "-p", "argparse:_ActionsContainer", prog])
+    assert proc.stdout.startswith("3\n") and proc.stderr == ""
+    assert "ArgumentParser.parse_args" in funcs and "_ActionsContainer.add_argument" in funcs
+    assert set(funcs) <= {"ArgumentParser.parse_args"} | {
+        n for n in funcs if n.startswith("_ActionsContainer.")}
