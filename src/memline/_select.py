@@ -248,7 +248,9 @@ class Selection:
 
     def attach(self, prof):
         """Profiles with prof what matches now (modules already imported)
-        and what matches in modules imported from now on."""
+        and what matches in modules imported from now on.  It does not turn
+        prof on: lines are charged while prof is enabled (python -m memline
+        enables it for the whole run when there are selectors)."""
         self._profs.append(weakref.ref(prof))
         for name, module in list(sys.modules.items()):
             if isinstance(module, types.ModuleType):
@@ -277,8 +279,10 @@ class Selection:
         return self.targets + ([self._script] if self._script is not None else [])
 
     def wants_module(self, name):
-        """Whether the import of the module called name must be watched."""
-        return any(t.kind == "file" or t.wants_module(name) for t in self._all_targets())
+        """Whether the import of the module called name must be watched (a
+        file selector: every import, whose file is known only then).  The
+        script is not imported: add_main_code sees its code."""
+        return any(t.kind == "file" or t.wants_module(name) for t in self.targets)
 
     def _matching(self, modname, filename):
         return [t for t in self._all_targets() if t.wants(modname, filename)]
