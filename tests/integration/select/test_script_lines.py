@@ -166,3 +166,15 @@ def test_script_lines_and_timestamp_do_not_mix(tmp_path):
     proc = run_memline(["--timestamp", "--script-lines", prog], cwd=tmp_path)
     assert_one_error(proc)
     assert proc.stdout == ""
+
+
+def test_the_module_table_name_is_escaped_in_html_and_json(tmp_path):
+    prog = write(tmp_path / "s.py", SEED_BIG_FLAT)
+    proc = run_memline(["--script-lines", "--html", tmp_path / "o.html", "--json",
+                        tmp_path / "o.json", prog], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / "o.html").read_text(encoding="utf-8")
+    assert "&lt;module&gt;" in html and "<module>" not in html
+    raw = (tmp_path / "o.json").read_text(encoding="utf-8")
+    assert "\\u003cmodule\\u003e" in raw and "<module>" not in raw
+    assert json.loads(raw)["functions"][0]["name"] == "<module>"
