@@ -278,7 +278,7 @@ def _prepare_script(path, args):
         if before is not None:
             before(code)  # the selection sees the program's code before it runs
         exec(code, main.__dict__)
-    run.path = abspath
+    run.path, run.modname = abspath, "__main__"
     return run
 
 
@@ -297,7 +297,7 @@ def _prepare_module(name, args):
         if before is not None:
             before(code)
         exec(code, main.__dict__)
-    run.path = spec.origin
+    run.path, run.modname = spec.origin, spec.name  # -p names it by its own name
     return run
 
 
@@ -511,7 +511,8 @@ def _profile_program(opts, command_line):
         builtins.profile = prof
         if sel is not None:
             sel.attach(prof)
-            run = functools.partial(run, before=sel.add_main_code)
+            run = functools.partial(run, before=functools.partial(sel.add_main_code,
+                                                                  modname=run.modname))
         _profile_in_children()
         _say_ready(opts.ready_fd)
     except _Stopped as e:

@@ -235,3 +235,13 @@ def test_selected_code_in_threads(tmp_path):
     _, funcs = report_json(tmp_path, ["-p", "mypkg.util", prog])
     lines = ran(funcs["helper"])
     assert lines[2][0] == 3  # every thread's call
+
+
+def test_the_module_that_dash_m_runs_is_selected_by_its_name(tmp_path):
+    _pkg.make(tmp_path)
+    (tmp_path / "mypkg" / "cli.py").write_text(
+        "def go():\n    return [0] * 1000\n\nif __name__ == '__main__':\n    go()\n",
+        encoding="utf-8")
+    _, funcs = report_json(tmp_path, ["-p", "mypkg.cli", "-m", "mypkg.cli"])
+    assert list(funcs) == ["go"]
+    assert funcs["go"]["filename"] == str(tmp_path / "mypkg" / "cli.py")
