@@ -495,7 +495,7 @@ def _profile_program(opts, command_line):
     else:
         run = _prepare_module(opts.program[0], opts.program[1:])
 
-    sel = _selection(opts, run, prof)
+    sel = _selection(opts, run)
 
     stops = _StopSignals()
     stops.install()
@@ -571,7 +571,7 @@ def _profile_program(opts, command_line):
     return stops.report_done(status)
 
 
-def _selection(opts, run, prof):
+def _selection(opts, run):
     """The Selection of -p, --script and --script-lines (memline._select), or
     None without them.  A selector that cannot be parsed is a usage error,
     before the program runs."""
