@@ -16,6 +16,7 @@ frame gate and sys.monitoring see nothing else), so a selection costs
 nothing to the code it does not select.
 """
 
+import functools
 import os
 import sys
 import threading
@@ -117,7 +118,9 @@ def _code_functions(code, prefix=""):
 def _unwrapped(value):
     """The plain functions under a namespace entry: a function (and what
     functools.wraps says it wraps), a staticmethod's or classmethod's, a
-    property's accessors, a cached_property's or partialmethod's."""
+    property's accessors, a cached_property's or partialmethod's.  Reads
+    only what those types define (no getattr on arbitrary objects, whose
+    __getattr__ could do anything)."""
     if isinstance(value, (staticmethod, classmethod)):
         value = value.__func__
     if isinstance(value, property):
@@ -125,15 +128,12 @@ def _unwrapped(value):
         for f in (value.fget, value.fset, value.fdel):
             found.extend(_unwrapped(f))
         return found
-    if not isinstance(value, types.FunctionType) and hasattr(value, "func"):
-        value = getattr(value, "func", None)  # cached_property, partialmethod
+    if isinstance(value, (functools.cached_property, functools.partialmethod)):
+        value = value.func
     found = []
-    for _ in range(16):  # a chain of __wrapped__, bounded against cycles
-        if isinstance(value, types.FunctionType):
-            found.append(value)
-        value = getattr(value, "__wrapped__", None) if value is not None else None
-        if value is None:
-            break
+    while isinstance(value, types.FunctionType) and len(found) < 16:  # bounded: cycles
+        found.append(value)
+        value = value.__dict__.get("__wrapped__")
     return found
 
 
@@ -154,7 +154,7 @@ def _namespace_functions(module):
                     seen.add(code)
                     yield f.__qualname__, code
             if (isinstance(value, type) and id(value) not in classes and
-                    getattr(value, "__module__", None) == module.__name__):
+                    value.__dict__.get("__module__") == module.__name__):
                 classes.add(id(value))
                 yield from visit(vars(value))
 
