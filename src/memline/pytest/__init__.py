@@ -34,9 +34,11 @@ def pytest_addoption(parser):
     group.addoption("--memline-limit", metavar="SIZE", default=None,
                     help="a default limit_memory for every test without one, e.g. 50MB "
                          "(KB, MB, GB are powers of 1000; KiB, MiB, GiB of 1024)")
-    group.addoption("--memline-profile", metavar="MODULE", action="append", default=None,
-                    help="also profile the functions of MODULE, so the report of a failing "
-                         "test covers the code under test (repeatable)")
+    group.addoption("--memline-profile", metavar="TARGET", action="append", default=None,
+                    help="also profile TARGET (pkg.module, pkg.module:func, "
+                         "pkg.module:Class.method, path/file.py[:func], as python -m "
+                         "memline -p takes), so the report of a failing test covers the "
+                         "code under test (repeatable)")
     group.addoption("--memline-top", metavar="N", type=int, default=None,
                     help="at the end, the N tests with the highest peak and the line "
                          "responsible (default 5, 0 for none)")

@@ -44,11 +44,8 @@ class Measurement:
             self.prof.add_function(func)
         except Exception as e:  # no source (built in, generated), not a function
             self.no_report = "%s: %s" % (type(e).__name__, e)
-        for target in targets:
-            try:
-                self.prof.add_function(target)
-            except Exception:
-                pass  # a target's function without source simply has no block
+        if targets is not None:
+            targets.attach(self.prof)  # a memline._select.Selection
         self.start = 0
         self.high = 0
         self.level = 0

@@ -103,26 +103,28 @@ class MemlinePlugin:
         self._load_targets()
 
     def _load_targets(self):
+        """The --memline-profile selectors (docs/selectors.md: the syntax of
+        python -m memline -p) as one Selection, which each measured test's
+        profiler attaches.  A module named is imported now, so that a name
+        that cannot be imported is a usage error rather than a report that
+        silently lacks the code under test."""
         if self.targets is not None:
             return
         import importlib
-        import inspect
-        funcs = []
-        for name in self.target_names:
+        from memline._select import Selection
+        try:
+            selection = Selection(self.target_names)
+        except ValueError as e:
+            raise pytest.UsageError("memline: --memline-profile: %s" % e)
+        for target, name in zip(selection.targets, self.target_names):
+            if target.kind != "module":
+                continue
             try:
-                module = importlib.import_module(name)
+                importlib.import_module(target.module)
             except Exception as e:
                 raise pytest.UsageError("memline: --memline-profile %s: cannot import it: %s: %s"
                                         % (name, type(e).__name__, e))
-            for value in vars(module).values():
-                if inspect.isfunction(value) and value.__module__ == module.__name__:
-                    funcs.append(value)
-                elif inspect.isclass(value) and value.__module__ == module.__name__:
-                    for attr in vars(value).values():
-                        attr = getattr(attr, "__func__", attr)  # staticmethod, classmethod
-                        if inspect.isfunction(attr):
-                            funcs.append(attr)
-        self.targets = funcs
+        self.targets = selection
 
     # ---- each test -------------------------------------------------------
 

@@ -339,6 +339,17 @@ def test_the_profile_option_adds_the_code_under_test(pytester):
     assert lib["parts = [bytearray(n) for _ in range(3)]"].heap_peak == pytest.approx(
         28.610, abs=0.005)
     assert lib["return bytearray(2_000_000)"].heap_incr == pytest.approx(1.907, abs=0.005)
+    # The selector syntax of python -m memline -p: one method of a class.
+    result = run(pytester, "--memline-profile", "mylib:Maker.make")
+    result.assert_outcomes(failed=1)
+    message, blocks = failure(result, "test_build")
+    assert [b.filename.rsplit("/", 1)[-1] for b in blocks] == ["test_lib.py", "mylib.py"]
+    assert rows_by_source(blocks[1])["return bytearray(2_000_000)"].heap_incr == pytest.approx(
+        1.907, abs=0.005)
+    result = run(pytester, "--memline-profile", "mylib:")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.errlines[0].startswith("ERROR: memline: --memline-profile: cannot parse "
+                                         "selector 'mylib:'")
     result = run(pytester, "--memline-profile", "nosuchmodule")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert result.errlines[0] == ("ERROR: memline: --memline-profile nosuchmodule: cannot "
