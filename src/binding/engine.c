@@ -60,6 +60,7 @@ static __thread ml_thread *tl_thread __attribute__((tls_model("initial-exec")));
 typedef struct read_window {
     int64_t hi, lo;
     int64_t native; /* the thread's native counter at that reading */
+    unsigned maps;  /* and its count of arena maps and unmaps */
     int64_t last;
     int kind;
     int countdown;
@@ -230,9 +231,11 @@ static inline void switch_lines(int on)
  * blocks go back to the OS; reused memory does not move it.  So RSS is read
  * again once this thread's heap has risen (at any moment of the interval:
  * the window's high-water mark) or fallen by LEVEL_LIMIT since its last
- * reading, and after any interval in which native code allocated or freed:
- * native code also faults in pages it never allocates (its own code and
- * data, a library's first use), which no counter sees.  Large native
+ * reading; after any interval in which Python's allocator mapped or
+ * unmapped an arena (RSS moves by up to an arena while the heap counter
+ * moves by one small block); and after any in which native code allocated
+ * or freed: native code also faults in pages it never allocates (its own
+ * code and data, a library's first use), which no counter sees.  Large native
  * blocks that the OS backs only as they are written keep RSS read at every
  * event until it has risen by as much (LAZY_READS_MAX).  Anything else
  * that moves RSS (pages touched without allocating, other threads) is
@@ -321,6 +324,7 @@ __attribute__((noinline)) static int64_t read_os(const ml_probe *probe)
     w->hi = c->cur + LEVEL_LIMIT;
     w->lo = c->cur - LEVEL_LIMIT;
     w->native = c->native;
+    w->maps = c->maps;
     w->kind = k;
     w->countdown = CLOCK_EVERY;
     if (__builtin_expect(c->lazy > 0, 0))
@@ -345,7 +349,7 @@ static inline int64_t read_mem(const ml_probe *probe)
     if (__builtin_expect(probe->cached, 1)) {
         read_window *w = &tl_window;
         if (h->max < w->hi && h->cur > w->lo && h->native == w->native &&
-            w->kind == (int)probe->kind)
+            h->maps == w->maps && w->kind == (int)probe->kind)
             return --w->countdown > 0 ? cached[probe->kind] : read_aged(probe);
         return read_os(probe);
     }

@@ -265,6 +265,7 @@ static void arena_free(void *ctx, void *ptr, size_t size)
     if (pending && pending >= (uintptr_t)ptr && pending < (uintptr_t)ptr + size)
         tls.pending_size = pool_block_size(tls.pending);
     BELOW(a->free(a->ctx, ptr, size));
+    ml_count.maps++;
 }
 
 static void *arena_alloc(void *ctx, size_t size)
@@ -272,6 +273,7 @@ static void *arena_alloc(void *ctx, size_t size)
     PyObjectArenaAllocator *a = ctx;
     void *p;
     BELOW(p = a->alloc(a->ctx, size));
+    ml_count.maps++;
     return p;
 }
 

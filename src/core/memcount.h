@@ -33,6 +33,10 @@ typedef struct memcount {
     int64_t lazy;
     unsigned inside;    /* > 0 while inside a Python allocator hook: native hooks must not count */
     unsigned known;     /* the thread runs Python: its native bytes are its own, not the bucket's */
+    /* Arenas Python's object allocator mapped or unmapped on this thread,
+     * counted by the hooks: RSS moves by up to an arena at once while the
+     * heap counter moves by one block (the engine reads RSS again). */
+    unsigned maps;
 } memcount;
 
 /* Native blocks at least this big may be backed lazily (glibc serves them
