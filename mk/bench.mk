@@ -6,7 +6,9 @@
 # sizes.  BENCH_ARGS passes more options to run.py.  Both also run
 # bench/pytest_overhead.py: the pytest plugin loaded but unused against
 # -p no:memline, the same suites side by side (bench/pytest_results.md);
-# `make bench-pytest` runs that part alone.
+# `make bench-pytest` runs that part alone.  And bench/select_overhead.py:
+# code that -p does not select, with some 2,400 functions selected, one, or
+# none (bench/select_results.md); `make bench-select` runs that part alone.
 
 BENCH_VENV ?= out/bench-venv$(PYTAG)
 BENCH_VPY := $(BENCH_VENV)/bin/python
@@ -15,7 +17,7 @@ FLOOR_EXT := $(FLOOR_DIR)/_floor$(EXT_SUFFIX)
 PY_INC := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_paths()['include'])")
 BENCH_ARGS ?=
 
-.PHONY: bench bench-quick bench-venv bench-install bench-pytest
+.PHONY: bench bench-quick bench-venv bench-install bench-pytest bench-select
 
 $(FLOOR_EXT): bench/floor/floor.c
 	@mkdir -p $(dir $@)
@@ -42,6 +44,8 @@ bench: bench-install $(FLOOR_EXT)
 	@cd bench && $(CURDIR)/$(BENCH_VPY) rule_diff.py | tee rule_diff.md
 	@echo; echo "The pytest plugin loaded but unused, against -p no:memline:"
 	$(BENCH_VPY) bench/pytest_overhead.py
+	@echo; echo "Many selected functions (-p), against none:"
+	$(BENCH_VPY) bench/select_overhead.py
 
 bench-quick: bench-install $(FLOOR_EXT)
 	$(BENCH_VPY) bench/run.py --quick --floor-dir $(FLOOR_DIR) $(BENCH_ARGS)
@@ -49,7 +53,13 @@ bench-quick: bench-install $(FLOOR_EXT)
 	@cd bench && $(CURDIR)/$(BENCH_VPY) rule_diff.py --quick
 	@echo; echo "The pytest plugin loaded but unused, against -p no:memline:"
 	$(BENCH_VPY) bench/pytest_overhead.py --quick --out $(OUT)/bench/pytest_results.md
+	@echo; echo "Many selected functions (-p), against none:"
+	$(BENCH_VPY) bench/select_overhead.py --quick --out $(OUT)/bench/select_results.md
 
 # The pytest plugin's part alone.
 bench-pytest: bench-install
 	$(BENCH_VPY) bench/pytest_overhead.py $(BENCH_ARGS)
+
+# The selectors' part alone.
+bench-select: bench-install
+	$(BENCH_VPY) bench/select_overhead.py $(BENCH_ARGS)

@@ -168,7 +168,12 @@ int engine_register(PyCodeObject *code, engine_client *client, linefunc *fn, int
         }
         rec->resumable = (code->co_flags & (CO_GENERATOR | CO_COROUTINE |
                                             CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
-        rec->firstline = code->co_firstlineno;
+        /* A module's top-level code (--script-lines) starts on no line of
+         * its own: its first instruction has none, and until its first
+         * statement nothing ran that a row could show (line 0 is no row). */
+        int module = !(code->co_flags & CO_NEWLOCALS) &&
+                     PyUnicode_CompareWithASCIIString(code->co_name, "<module>") == 0;
+        rec->firstline = module ? 0 : code->co_firstlineno;
         rec->entry_offset = compat_code_entry_offset(code);
         if (compat_code_set_extra(code, extra_index, rec) < 0) {
             code_extra_free(rec);

@@ -67,8 +67,11 @@ void profiler_destroy(MLProfiler *prof)
 }
 
 /* Registers code and the code objects nested in it (comprehensions,
- * lambdas, inner functions) with the engine, charging all to fn. */
-static int register_tree(MLProfiler *prof, PyCodeObject *code, linefunc *fn, int toplevel)
+ * lambdas, inner functions) with the engine, charging all to fn, except
+ * the nested code in skip (a set, or NULL): functions that get tables of
+ * their own, under a module's top-level code. */
+static int register_tree(MLProfiler *prof, PyCodeObject *code, linefunc *fn, int toplevel,
+                         PyObject *skip)
 {
     if (engine_register(code, &prof->client, fn, toplevel) < 0)
         return -1;
@@ -80,7 +83,10 @@ static int register_tree(MLProfiler *prof, PyCodeObject *code, linefunc *fn, int
     PyObject *consts = code->co_consts;
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(consts); i++) {
         PyObject *c = PyTuple_GET_ITEM(consts, i);
-        if (PyCode_Check(c) && register_tree(prof, (PyCodeObject *)c, fn, 0) < 0)
+        if (!PyCode_Check(c))
+            continue;
+        int skipped = skip ? PySet_Contains(skip, c) : 0;
+        if (skipped < 0 || (!skipped && register_tree(prof, (PyCodeObject *)c, fn, 0, skip) < 0))
             return -1;
     }
     return 0;
@@ -137,20 +143,33 @@ int profiler_add(MLProfiler *prof, PyObject *func)
         rc = 0;
         goto done;
     }
+    /* The qualified name, for the JSON and HTML reports (the function's own
+     * __qualname__: code objects carry one only from 3.11). */
+    PyObject *qualname = PyObject_GetAttrString(f, "__qualname__");
+    if (qualname && !PyUnicode_Check(qualname)) {
+        Py_SETREF(qualname, Py_NewRef(code->co_name));
+    }
+    rc = qualname ? profiler_add_code(prof, code, qualname, first, nlines, 1, NULL) : -1;
+    Py_XDECREF(qualname);
+done:
+    Py_DECREF(f);
+    return rc;
+}
+
+int profiler_add_code(MLProfiler *prof, PyCodeObject *code, PyObject *name, int first,
+                      int nlines, int toplevel, PyObject *skip)
+{
+    assert(PyUnicode_Check(name) && first >= 1 && nlines >= 1);
+    int known = PyDict_Contains(prof->funcs, (PyObject *)code);
+    if (known != 0)
+        return known < 0 ? -1 : 1;
     /* As os.fsencode: a file name that is not UTF-8 keeps its bytes. */
     PyObject *fname = PyUnicode_EncodeFSDefault(code->co_filename);
     const char *filename = fname ? PyBytes_AS_STRING(fname) : NULL;
-    /* The qualified name, for the JSON and HTML reports (the function's own
-     * __qualname__: code objects carry one only from 3.11). */
-    PyObject *qualname = filename ? PyObject_GetAttrString(f, "__qualname__") : NULL;
-    const char *name = qualname && PyUnicode_Check(qualname) ? PyUnicode_AsUTF8(qualname)
-                                                            : NULL;
-    if (qualname && !PyUnicode_Check(qualname) && !PyErr_Occurred())
-        name = PyUnicode_AsUTF8(code->co_name);
+    const char *cname = filename ? PyUnicode_AsUTF8(name) : NULL;
     linefunc *fn;
-    int added = name ? linetab_add(prof->tab, filename, name, first, nlines, &fn) : -1;
-    Py_XDECREF(qualname);
-    Py_XDECREF(fname);
+    int rc = -1;
+    int added = cname ? linetab_add(prof->tab, filename, cname, first, nlines, &fn) : -1;
     if (added != ML_OK) {
         if (!PyErr_Occurred())
             PyErr_NoMemory();
@@ -162,9 +181,9 @@ int profiler_add(MLProfiler *prof, PyObject *func)
         goto done;
     }
     Py_DECREF(index);
-    rc = register_tree(prof, code, fn, 1) < 0 ? -1 : 1;
+    rc = register_tree(prof, code, fn, toplevel, skip) < 0 ? -1 : 1;
 done:
-    Py_DECREF(f);
+    Py_XDECREF(fname);
     return rc;
 }
 

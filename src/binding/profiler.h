@@ -59,6 +59,18 @@ void profiler_destroy(MLProfiler *prof);
  * unprofiled), -1 with an exception set. */
 int profiler_add(MLProfiler *prof, PyObject *func);
 
+/* Adds code, whose source block is lines first .. first + nlines - 1 of
+ * its file, as a function named name (a str: its qualified name, or
+ * "<module>" for a module's top-level code) with the code nested in it.
+ * toplevel: its calls count as occurrences of its first line (a function's
+ * def or decorator line; not a module's code, whose first line is a
+ * statement of its own).  The code objects in skip (a set, or NULL) and
+ * what is nested in them are left out: a module's functions that have
+ * tables of their own.  Returns 1 when added (or already there), -1 with
+ * an exception set.  The selectors (memline._select) add code this way. */
+int profiler_add_code(MLProfiler *prof, PyCodeObject *code, PyObject *name, int first,
+                      int nlines, int toplevel, PyObject *skip);
+
 int profiler_enable(MLProfiler *prof);
 void profiler_disable(MLProfiler *prof);
 int profiler_enable_by_count(MLProfiler *prof);

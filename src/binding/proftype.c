@@ -74,13 +74,51 @@ static void prof_dealloc(MLProfiler *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* Calls memline._select.<what>(self, arg): the selectors (a str given to
+ * add_function, add_module) are Python's, in the package. */
+static PyObject *call_select(MLProfiler *self, const char *what, PyObject *arg)
+{
+    PyObject *mod = PyImport_ImportModule("memline._select");
+    PyObject *r = mod ? PyObject_CallMethod(mod, what, "OO", (PyObject *)self, arg) : NULL;
+    Py_XDECREF(mod);
+    return r;
+}
+
+static PyObject *prof_add_module(MLProfiler *self, PyObject *module)
+{
+    return call_select(self, "add_module", module);
+}
+
 static PyObject *prof_add_function(MLProfiler *self, PyObject *func)
 {
+    if (PyUnicode_Check(func))
+        return call_select(self, "add_selector", func);
     PyObject *f = wrapper_unwrap(func);
     if (!f)
         return NULL;
     int rc = profiler_add(self, f);
     Py_DECREF(f);
+    return rc < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+/* _add_code(code, name, first, nlines, toplevel=True, skip=None): profiles
+ * a code object with no function around it (a module's top-level code, a
+ * function found by a selector before it exists); memline._select's. */
+static PyObject *prof_add_code(MLProfiler *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"code", "name", "first", "nlines", "toplevel", "skip", NULL};
+    PyObject *code, *name, *skip = Py_None;
+    int first, nlines, toplevel = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!Uii|pO:_add_code", kwlist, &PyCode_Type,
+                                     &code, &name, &first, &nlines, &toplevel, &skip))
+        return NULL;
+    if (first < 1 || nlines < 1 || (skip != Py_None && !PyAnySet_Check(skip))) {
+        PyErr_SetString(PyExc_ValueError, "_add_code: first and nlines must be positive, "
+                        "skip a set or None");
+        return NULL;
+    }
+    int rc = profiler_add_code(self, (PyCodeObject *)code, name, first, nlines, toplevel,
+                               skip == Py_None ? NULL : skip);
     return rc < 0 ? NULL : Py_NewRef(Py_None);
 }
 
@@ -266,7 +304,14 @@ static PyMethodDef prof_methods[] = {
      "_render(format, precision=3, fragment=False, command_line=None): the report as a\n"
      "'json' or 'html' str."},
     {"add_function", (PyCFunction)prof_add_function, METH_O,
-     "Profile func's lines (and the code nested in it) from now on."},
+     "Profile func's lines (and the code nested in it) from now on.  func may be\n"
+     "a selector string (docs/selectors.md): 'pkg.module:func', 'path/file.py', ..."},
+    {"add_module", (PyCFunction)prof_add_module, METH_O,
+     "Profile every function of a module (a module object or its name; a package:\n"
+     "its modules too), also of modules imported later."},
+    {"_add_code", (PyCFunction)(void (*)(void))prof_add_code, METH_VARARGS | METH_KEYWORDS,
+     "_add_code(code, name, first, nlines, toplevel=True, skip=None): profile a code\n"
+     "object as the function name, lines first .. first + nlines - 1."},
     {"wrap_function", (PyCFunction)prof_wrap_function, METH_O,
      "A callable that runs func with this profiler enabled."},
     {"runctx", (PyCFunction)prof_runctx, METH_VARARGS,

@@ -143,16 +143,17 @@ def load_ipython_extension(ip):
     class MemlineMagics(Magics):
         @line_cell_magic
         def mprun(self, parameter_s="", cell=None):
-            """%mprun -f func [-f func2] [-T file] [-r] [-c] statement
+            """%mprun -f func [-f func2] [-m module] [-T file] [-r] [-c] statement
 
             Runs the statement with the line profiler on the functions named
-            by -f, then shows their line report: in Jupyter as the HTML
+            by -f and every function of the modules named by -m (a selector:
+            pkg.module, pkg, pkg.module:Class.method, path/file.py), then shows their line report: in Jupyter as the HTML
             report (text for frontends without HTML), in a terminal as text.
             -T FILE also writes it to FILE, -r returns the LineProfiler
             (its to_dict() is the JSON form), -c adds child processes'
             memory.  In cell form the cell body follows the statement."""
             # posix=False keeps the statement's quotes: g("x") stays g("x").
-            opts, stmt = self.parse_options(parameter_s, "rf:T:c", list_all=True,
+            opts, stmt = self.parse_options(parameter_s, "rf:m:T:c", list_all=True,
                                             posix=False, strict=False)
             if cell is not None:
                 stmt += "\n" + cell
@@ -169,6 +170,11 @@ def load_ipython_extension(ip):
                 try:
                     prof.add_function(func)
                 except ProfileError as e:
+                    raise UsageError(str(e)) from None
+            for selector in getattr(opts, "m", []):
+                try:
+                    prof.add_module(selector)
+                except ValueError as e:
                     raise UsageError(str(e)) from None
             saved = builtins.__dict__.get("profile", None)
             builtins.profile = prof

@@ -12,6 +12,7 @@ signal, so its parent sees what happened.
 import argparse
 import builtins
 import errno
+import functools
 import io
 import os
 import signal
@@ -151,6 +152,17 @@ def _parser():
                    help="instead of the line report, write a FUNC line (memory and "
                         "time at entry and exit) per call of each @profile function, "
                         "for memline plot")
+    p.add_argument("-p", "--profile", action="append", default=[], dest="select",
+                   metavar="TARGET",
+                   help="also profile TARGET, without decorating it: pkg.module (every "
+                        "function in it), pkg (its modules too), pkg.module:func, "
+                        "pkg.module:Class.method, path/to/file.py[:func] "
+                        "(docs/selectors.md); repeatable")
+    p.add_argument("--script", action="store_true",
+                   help="profile every function defined in the program's own file")
+    p.add_argument("--script-lines", action="store_true",
+                   help="as --script, and the program's top-level code too (a table "
+                        "named <module>)")
     p.add_argument("--per-process", action="store_true",
                    help="one table per process (this one and each child that ran profiled "
                         "code) instead of their tables merged (docs/processes.md)")
@@ -263,7 +275,14 @@ def _prepare_script(path, args):
         __file__=filename,
         __loader__=importlib.machinery.SourceFileLoader("__main__", filename),
         __spec__=None, __package__=None)
-    return lambda: exec(compile(source, filename, "exec"), main.__dict__)
+
+    def run(before=None):
+        code = compile(source, filename, "exec")
+        if before is not None:
+            before(code)  # the selection sees the program's code before it runs
+        exec(code, main.__dict__)
+    run.path = abspath
+    return run
 
 
 def _prepare_module(name, args):
@@ -276,7 +295,13 @@ def _prepare_module(name, args):
     sys.argv[:] = [spec.origin or name] + args
     main = _new_main(__file__=spec.origin, __cached__=spec.cached, __loader__=spec.loader,
                      __spec__=spec, __package__=spec.parent)
-    return lambda: exec(code, main.__dict__)
+
+    def run(before=None):
+        if before is not None:
+            before(code)
+        exec(code, main.__dict__)
+    run.path = spec.origin
+    return run
 
 
 def _profile_in_children():
@@ -476,6 +501,8 @@ def _profile_program(opts, command_line):
     else:
         run = _prepare_module(opts.program[0], opts.program[1:])
 
+    sel = _selection(opts, run, prof)
+
     stops = _StopSignals()
     stops.install()
     out = None
@@ -489,7 +516,11 @@ def _profile_program(opts, command_line):
                   file=sys.stderr)
         builtins.profile = prof
         if not opts.timestamp:  # children profile too (docs/processes.md)
-            _children.start_root(prof, opts.backend, False if opts.no_native else None)
+            _children.start_root(prof, opts.backend, False if opts.no_native else None,
+                                 _child_selection(opts, sel, run))
+        if sel is not None:
+            sel.attach(prof)
+            run = functools.partial(run, before=sel.add_main_code)
         _profile_in_children()
         _say_ready(opts.ready_fd)
     except _Stopped as e:
@@ -503,9 +534,13 @@ def _profile_program(opts, command_line):
     # wherever it lands, up to program_done, it ends the program.
     try:
         try:
+            if sel is not None:
+                prof.enable_by_count()  # selected code charges lines all the run
             status = _run_program(run)
         finally:
             stops.program_done()
+            if sel is not None:
+                prof.disable_by_count()
     except _Stopped as e:
         status = 128 + e.signum
     try:
@@ -541,6 +576,8 @@ def _profile_program(opts, command_line):
             out.close()
         else:
             sys.stdout.flush()
+        for text in sel.unmatched() if sel is not None else ():
+            print("memline: warning: -p %s matched nothing" % text, file=sys.stderr)
     except (OSError, ValueError) as e:
         # The program closed stdout, the reader of the pipe went away, the
         # disk is full: say so in one line; the program's status still counts.
@@ -548,6 +585,33 @@ def _profile_program(opts, command_line):
         _drop_output(out)
         return stops.report_done(status or 1)
     return stops.report_done(status)
+
+
+def _selection(opts, run, prof):
+    """The Selection of -p, --script and --script-lines (memline._select), or
+    None without them.  A selector that cannot be parsed is a usage error,
+    before the program runs."""
+    if not (opts.select or opts.script or opts.script_lines):
+        return None
+    if opts.timestamp:
+        raise _UsageError("--timestamp records @profile functions only: it does not go "
+                          "with -p, --script or --script-lines")
+    from memline._select import Selection
+    script = run.path if (opts.script or opts.script_lines) else None
+    if script is None and (opts.script or opts.script_lines):
+        raise _UsageError("--script needs a program with a file")
+    try:
+        return Selection(opts.select, script=script, script_lines=opts.script_lines)
+    except ValueError as e:
+        raise _UsageError(str(e)) from None
+
+
+def _child_selection(opts, sel, run):
+    """What the children need to select the same code (docs/processes.md)."""
+    if sel is None:
+        return None
+    return {"targets": sel.spec(), "script_lines": opts.script_lines,
+            "script": run.path if (opts.script or opts.script_lines) else None}
 
 
 def _drop_output(out):

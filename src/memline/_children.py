@@ -136,8 +136,24 @@ def _apply_selection(config, prof):
         sel = _select.Selection(targets, script=config.get("script"),
                                 script_lines=bool(config.get("script_lines")))
         sel.attach(prof)
+        prof.enable_by_count()  # selected code charges lines all the run, as in the root
+        _reattach_after_main(sel, prof)
     except Exception:  # noqa: BLE001 (the parent already said what was wrong)
         pass
+
+
+def _reattach_after_main(sel, prof):
+    """spawn and forkserver run the program's file again as __mp_main__
+    with runpy, which no import hook sees: the selection looks at its
+    namespace once it has run."""
+    import multiprocessing.spawn as spawn
+    original = spawn._fixup_main_from_path
+
+    def fixup(main_path):
+        original(main_path)
+        sel.attach(prof)
+
+    spawn._fixup_main_from_path = fixup
 
 
 def _at_exit():
