@@ -38,6 +38,16 @@ static int has_native(const repview *v)
     return 0;
 }
 
+/* Whether any function of tab (or, when tab is NULL, of view) ran. */
+static int tab_ran(const linetab *tab, const repview *view)
+{
+    size_t n = tab ? linetab_count(tab) : view->nfuncs;
+    for (size_t i = 0; i < n; i++)
+        if (profiler_func_ran(tab ? linetab_get(tab, i) : view->funcs[i].fn))
+            return 1;
+    return 0;
+}
+
 /* _merge_child(prof, data): adds one child's table (its JSON report, as
  * bytes) into prof's.  ValueError when data is not a report: nothing of it
  * is merged then. */
@@ -53,13 +63,16 @@ static PyObject *merge_child(PyObject *module, PyObject *args)
     if (!doc)
         return NULL;
     const repview *v = repdoc_view(doc);
-    if (p->merged == 0) {
+    if (!p->merging) {
         repmerge_begin(p->tab);
-        p->merged = 1;
+        p->merging = 1;
+        p->merged = tab_ran(p->tab, NULL);
     }
     int rc = repmerge_add(p->tab, v);
     if (rc == ML_OK) {
-        p->merged++;
+        /* a process that ran none of the profiled code (a helper, a
+         * subprocess of something else) is not one of the report's */
+        p->merged += tab_ran(NULL, v);
         p->native_seen |= has_native(v);
     }
     repdoc_free(doc);

@@ -35,8 +35,9 @@ typedef struct MLProfiler {
      * while this profiler was on: its level at enable, and the highest rise
      * and the net change over every session. */
     int64_t foreign_start, foreign_peak, foreign_net;
-    int merged;           /* processes whose tables tab holds (children.c: this
-                             one and its children's); 0 until a child's merged */
+    int merging;          /* children's tables are being merged into tab */
+    int merged;           /* then: how many processes ran the code tab holds
+                             (this one, and its children, children.c) */
     PyObject *weakreflist;
 } MLProfiler;
 

@@ -122,6 +122,8 @@ def start_from_env():
     if helper is None:  # the fork server's own process sends nothing; its forks do
         _child.connect()
         _arm_signals()
+    if any("multiprocessing" in a for a in argv):  # spawn's and forkserver's
+        _patch_queue_get()
     import atexit
     atexit.register(_at_exit)
 
@@ -190,6 +192,29 @@ def _arm_signals():
         pass  # not the main thread
 
 
+def _patch_queue_get():
+    """A pool worker waits for its next task in SimpleQueue.get, blocked on
+    a semaphore; a SIGTERM (Pool.terminate) that lands just before the
+    blocking call never runs its Python handler, and the worker would wait
+    for ever.  Here it waits in slices, so a pending handler runs within
+    one.  The same code as multiprocessing's otherwise."""
+    import multiprocessing.queues as queues
+    if getattr(queues.SimpleQueue.get, "_memline", False):
+        return
+
+    def get(self):
+        while not self._rlock.acquire(True, 0.1):
+            pass
+        try:
+            res = self._reader.recv_bytes()
+        finally:
+            self._rlock.release()
+        return queues._ForkingPickler.loads(res)
+
+    get._memline = True
+    queues.SimpleQueue.get = get
+
+
 def _arm():
     global _armed
     if not _armed:
@@ -212,6 +237,8 @@ def _after_fork():
     _child.prof.clear()
     _child.connect()
     _arm_signals()
+    if "multiprocessing.queues" in sys.modules:
+        _patch_queue_get()
     util = sys.modules.get("multiprocessing.util")
     if util is not None:
         # multiprocessing clears its finalizers in a new process, then runs
