@@ -77,10 +77,12 @@ if __name__ == "__main__":
     p = memline(folder, "pool.py", method)
     assert p.returncode == 0, p.stderr
     b = block_of(p.stdout, "work")
-    m = PROCESSES.fullmatch(b.note or "")
-    assert m, b.note
-    # the workers that ran work, of the processes that ran profiled code
-    assert 1 <= int(m.group(1)) == int(m.group(2)) <= 4, b.note
+    # The workers that ran work, of the processes that ran profiled code
+    # (only they did).  Under spawn one worker may take every task before
+    # the others are up: one process, then no line.
+    if b.note is not None:
+        m = PROCESSES.fullmatch(b.note)
+        assert m and 2 <= int(m.group(1)) == int(m.group(2)) <= 4, b.note
     body = b.row("buf = bytearray")
     assert body.occurrences == 1000
     assert b.row("return len(buf)").occurrences == 1000
