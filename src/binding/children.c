@@ -11,6 +11,11 @@
 #include "profiler.h"
 #include "proftype.h"
 
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
 /* A child's JSON report read into a repdoc.  Returns it (caller owns), or
  * NULL with ValueError (not a report) or MemoryError set. */
 static repdoc *load_doc(PyObject *data)
@@ -138,7 +143,33 @@ static PyObject *show_tables(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* _die_by_signal(signum): ends the process by signum's default action, from
+ * any thread (signal.signal works only in the main one): a child's table
+ * was sent on SIGTERM, and it dies as SIGTERM would have made it. */
+static PyObject *die_by_signal(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    int signum = (int)PyLong_AsLong(arg);
+    if (signum == -1 && PyErr_Occurred())
+        return NULL;
+    if (signum < 1 || signum >= NSIG)
+        return PyErr_Format(PyExc_ValueError, "not a signal number: %d", signum);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(signum, &sa, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signum);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    raise(signum);
+    _exit(128 + signum); /* a signal whose default is not to end the process */
+}
+
 static PyMethodDef children_methods[] = {
+    {"_die_by_signal", die_by_signal, METH_O,
+     "_die_by_signal(signum): ends the process by signum's default action, from any thread."},
     {"_merge_child", merge_child, METH_VARARGS,
      "_merge_child(prof, data): adds a child's table (its JSON report, bytes) into prof's."},
     {"_show_tables", show_tables, METH_VARARGS,

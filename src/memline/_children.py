@@ -53,24 +53,33 @@ class _Child:
             s.close()
             self.sock = None  # the root is gone: profile, send nothing
 
-    def send(self):
-        """Sends the table once, from the process that owns the connection."""
-        if self.sent or self.sock is None or self.pid != os.getpid():
-            return
-        self.sent = True
+    def send(self, wait=True):
+        """Sends the table once, from the process that owns the connection.
+        Returns False, without waiting, when wait is False and another
+        thread (or the code a signal interrupted) is sending it."""
+        if not _sending.acquire(wait):
+            return False
         try:
-            doc = self.prof._render("json", precision=3).encode("utf-8", "surrogatepass")
-            self.sock.sendall(b"T %d\n" % self.pid + doc)
-            self.sock.shutdown(socket.SHUT_WR)
-        except Exception:  # noqa: BLE001 (a child's exit must not fail for us)
-            pass
-        _close(self.sock)
-        self.sock = None
+            if self.sent or self.sock is None or self.pid != os.getpid():
+                return True
+            self.sent = True
+            try:
+                doc = self.prof._render("json", precision=3).encode("utf-8", "surrogatepass")
+                self.sock.sendall(b"T %d\n" % self.pid + doc)
+                self.sock.shutdown(socket.SHUT_WR)
+            except Exception:  # noqa: BLE001 (a child's exit must not fail for us)
+                pass
+            _close(self.sock)
+            self.sock = None
+        finally:
+            _sending.release()
         if self.term is not None:
             _die(self.term)
+        return True
 
 
 _child = None    # this process's _Child, when it is a child
+_sending = threading.Lock()  # held while a table is being sent
 _hub = None      # the root's _Hub, in the root only
 _armed = False   # the at-fork hook is registered in this process
 
@@ -122,8 +131,6 @@ def start_from_env():
     if helper is None:  # the fork server's own process sends nothing; its forks do
         _child.connect()
         _arm_signals()
-    if any("multiprocessing" in a for a in argv):  # spawn's and forkserver's
-        _patch_queue_get()
     import atexit
     atexit.register(_at_exit)
 
@@ -166,18 +173,51 @@ def _at_exit():
 def _on_term(signum, frame):
     """SIGTERM in a child (Pool.terminate sends it to idle workers): the
     table goes to the root, then the signal's own death.  When it comes
-    while the table is being sent (the worker was exiting anyway), the send
-    finishes first: a table cut short would be a lost process."""
-    if _child is not None and _child.sent and _child.sock is not None:  # sending
+    while the table is being sent (the worker was exiting anyway, or the
+    watcher thread took the signal first), that send finishes first: a
+    table cut short would be a lost process."""
+    if _child is not None and not _child.send(wait=False):
         _child.term = signum
         return
-    _at_exit()
     _die(signum)
 
 
 def _die(signum):
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
+    from memline import _memline
+    _memline._die_by_signal(signum)
+
+
+def _watch_signals():
+    """A thread that sees SIGTERM through signal's wakeup fd.  CPython runs
+    a Python handler only when the main thread gets back to Python code; a
+    SIGTERM that lands just before a blocking wait (a pool worker waiting
+    for its next task on a semaphore) would never run it, and the worker
+    would wait for ever.  The thread sends the table and ends the process
+    then.  A program that sets its own wakeup fd (asyncio) replaces this;
+    the handler still runs whenever the main thread runs."""
+    try:
+        r, w = os.pipe2(os.O_CLOEXEC)
+        os.set_blocking(w, False)
+        signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    except (ValueError, OSError, AttributeError):
+        return
+
+    def watch():
+        while True:
+            try:
+                data = os.read(r, 64)
+            except InterruptedError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            if signal.SIGTERM in data and signal.getsignal(signal.SIGTERM) is _on_term:
+                if _child is not None:
+                    _child.send(wait=True)
+                _die(signal.SIGTERM)
+
+    threading.Thread(target=watch, name="memline-signals", daemon=True).start()
 
 
 def _arm_signals():
@@ -188,31 +228,9 @@ def _arm_signals():
         if h is signal.SIG_DFL or getattr(h, "__qualname__", "") == "_StopSignals._handler" \
                 or h is _on_term:
             signal.signal(signal.SIGTERM, _on_term)
+            _watch_signals()
     except (ValueError, OSError):
         pass  # not the main thread
-
-
-def _patch_queue_get():
-    """A pool worker waits for its next task in SimpleQueue.get, blocked on
-    a semaphore; a SIGTERM (Pool.terminate) that lands just before the
-    blocking call never runs its Python handler, and the worker would wait
-    for ever.  Here it waits in slices, so a pending handler runs within
-    one.  The same code as multiprocessing's otherwise."""
-    import multiprocessing.queues as queues
-    if getattr(queues.SimpleQueue.get, "_memline", False):
-        return
-
-    def get(self):
-        while not self._rlock.acquire(True, 0.1):
-            pass
-        try:
-            res = self._reader.recv_bytes()
-        finally:
-            self._rlock.release()
-        return queues._ForkingPickler.loads(res)
-
-    get._memline = True
-    queues.SimpleQueue.get = get
 
 
 def _arm():
@@ -237,8 +255,6 @@ def _after_fork():
     _child.prof.clear()
     _child.connect()
     _arm_signals()
-    if "multiprocessing.queues" in sys.modules:
-        _patch_queue_get()
     util = sys.modules.get("multiprocessing.util")
     if util is not None:
         # multiprocessing clears its finalizers in a new process, then runs
