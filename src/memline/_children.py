@@ -82,6 +82,7 @@ _child = None    # this process's _Child, when it is a child
 _sending = threading.Lock()  # held while a table is being sent
 _hub = None      # the root's _Hub, in the root only
 _armed = False   # the at-fork hook is registered in this process
+_wake_fds = ()   # the watcher thread's pipe (_watch_signals)
 
 
 def _close(sock):
@@ -195,12 +196,14 @@ def _watch_signals():
     would wait for ever.  The thread sends the table and ends the process
     then.  A program that sets its own wakeup fd (asyncio) replaces this;
     the handler still runs whenever the main thread runs."""
+    global _wake_fds
     try:
         r, w = os.pipe2(os.O_CLOEXEC)
         os.set_blocking(w, False)
         signal.set_wakeup_fd(w, warn_on_full_buffer=False)
     except (ValueError, OSError, AttributeError):
         return
+    _wake_fds = (r, w)
 
     def watch():
         while True:
@@ -243,18 +246,26 @@ def _arm():
 def _after_fork():
     """In a fork child of the root or of a child: a fresh table of its own
     and a connection of its own; the inherited sockets are closed."""
-    global _child, _hub
+    global _child, _hub, _sending, _wake_fds
     if _hub is not None:
         _hub.forget()
         _hub = None
+    _sending = threading.Lock()  # another thread may have held it at the fork
     if _child is None:
         return
+    inherited = _wake_fds
     if _child.sock is not None:
         _close(_child.sock)
         _child.sock = None
     _child.prof.clear()
     _child.connect()
     _arm_signals()
+    if _wake_fds is not inherited:  # the parent's watcher pipe, now replaced
+        for fd in inherited:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
     util = sys.modules.get("multiprocessing.util")
     if util is not None:
         # multiprocessing clears its finalizers in a new process, then runs
