@@ -146,9 +146,10 @@ def load_ipython_extension(ip):
             """%mprun -f func [-f func2] [-m module] [-T file] [-r] [-c] statement
 
             Runs the statement with the line profiler on the functions named
-            by -f and every function of the modules named by -m (a selector:
-            pkg.module, pkg, pkg.module:Class.method, path/file.py), then shows their line report: in Jupyter as the HTML
-            report (text for frontends without HTML), in a terminal as text.
+            by -f and on what -m names (a selector, docs/selectors.md:
+            pkg.module, pkg, pkg.module:Class.method, path/file.py), then
+            shows their line report: in Jupyter as the HTML report (text for
+            frontends without HTML), in a terminal as text.
             -T FILE also writes it to FILE, -r returns the LineProfiler
             (its to_dict() is the JSON form), -c adds child processes'
             memory.  In cell form the cell body follows the statement."""

@@ -281,7 +281,7 @@ def _prepare_script(path, args):
         if before is not None:
             before(code)  # the selection sees the program's code before it runs
         exec(code, main.__dict__)
-    run.path = abspath
+    run.path, run.modname = abspath, "__main__"
     return run
 
 
@@ -300,7 +300,7 @@ def _prepare_module(name, args):
         if before is not None:
             before(code)
         exec(code, main.__dict__)
-    run.path = spec.origin
+    run.path, run.modname = spec.origin, spec.name  # -p names it by its own name
     return run
 
 
@@ -501,7 +501,7 @@ def _profile_program(opts, command_line):
     else:
         run = _prepare_module(opts.program[0], opts.program[1:])
 
-    sel = _selection(opts, run, prof)
+    sel = _selection(opts, run)
 
     stops = _StopSignals()
     stops.install()
@@ -520,7 +520,8 @@ def _profile_program(opts, command_line):
                                  _child_selection(opts, sel, run))
         if sel is not None:
             sel.attach(prof)
-            run = functools.partial(run, before=sel.add_main_code)
+            run = functools.partial(run, before=functools.partial(sel.add_main_code,
+                                                                  modname=run.modname))
         _profile_in_children()
         _say_ready(opts.ready_fd)
     except _Stopped as e:
@@ -587,7 +588,7 @@ def _profile_program(opts, command_line):
     return stops.report_done(status)
 
 
-def _selection(opts, run, prof):
+def _selection(opts, run):
     """The Selection of -p, --script and --script-lines (memline._select), or
     None without them.  A selector that cannot be parsed is a usage error,
     before the program runs."""

@@ -172,9 +172,14 @@ def test_add_function_twice_keeps_one_table(prof, work):
 
 def test_add_function_refuses_non_functions():
     p = LineProfiler()
-    for bad in (42, len, "work", LineProfiler):
+    for bad in (42, len, LineProfiler):
         with pytest.raises(memline.ProfileError):
             p.add_function(bad)
+    # A str is a selector (docs/selectors.md): "work" names a module; one
+    # that cannot be parsed is a ValueError.
+    p.add_function("work")
+    with pytest.raises(ValueError, match="cannot parse selector 'wo rk'"):
+        p.add_function("wo rk")
 
 
 def helper_a():

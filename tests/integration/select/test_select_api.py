@@ -195,3 +195,54 @@ def test_mprun_m_profiles_a_module(modname, tmp_path):
         str(tmp_path / (modname + ".py"))] * 2
     assert ("USAGE cannot parse selector 'bad..name': expected pkg.module, pkg.module:func, "
             "pkg.module:Class.method, path/to/file.py or path/to/file.py:func") in out
+
+
+ODD = textwrap.dedent("""\
+    import functools
+
+
+    class Weird:
+        def __getattr__(self, name):
+            raise RuntimeError("no attribute is safe here: " + name)
+
+
+    WEIRD = Weird()
+
+
+    def deco(f):
+        @functools.wraps(f)
+        def wrapper(*args):
+            return f(*args)
+        return wrapper
+
+
+    @deco
+    def wrapped(n):
+        return [0] * n
+
+
+    class Lazy:
+        @functools.cached_property
+        def value(self):
+            return [1] * 10
+    """)
+
+
+def test_a_namespace_with_odd_objects(tmp_path, monkeypatch):
+    """A module that already ran is read through its namespace: an object
+    whose __getattr__ raises is left alone, functools.wraps chains and
+    cached_property are followed."""
+    name = "selodd_%d" % next(_count)
+    (tmp_path / (name + ".py")).write_text(ODD, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod = importlib.import_module(name)
+    try:
+        prof = memline.LineProfiler()
+        prof.add_module(mod)
+        with prof:
+            mod.wrapped(3)
+            mod.Lazy().value
+        # wrapper is nested in deco: its lines are in deco's table, as under @profile.
+        assert names(prof) == ["deco", "wrapped", "Lazy.value"]
+    finally:
+        sys.modules.pop(name, None)

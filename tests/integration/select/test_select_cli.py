@@ -222,3 +222,26 @@ def test_a_module_imported_before_the_program_starts(tmp_path):
     assert "ArgumentParser.parse_args" in funcs and "_ActionsContainer.add_argument" in funcs
     assert set(funcs) <= {"ArgumentParser.parse_args"} | {
         n for n in funcs if n.startswith("_ActionsContainer.")}
+
+
+def test_selected_code_in_threads(tmp_path):
+    _pkg.make(tmp_path)
+    prog = write(tmp_path / "th.py",
+                 "import threading\n"
+                 "from mypkg.util import helper\n"
+                 "ts = [threading.Thread(target=helper, args=(1 << 20,)) for _ in range(3)]\n"
+                 "for t in ts: t.start()\n"
+                 "for t in ts: t.join()\n")
+    _, funcs = report_json(tmp_path, ["-p", "mypkg.util", prog])
+    lines = ran(funcs["helper"])
+    assert lines[2][0] == 3  # every thread's call
+
+
+def test_the_module_that_dash_m_runs_is_selected_by_its_name(tmp_path):
+    _pkg.make(tmp_path)
+    (tmp_path / "mypkg" / "cli.py").write_text(
+        "def go():\n    return [0] * 1000\n\nif __name__ == '__main__':\n    go()\n",
+        encoding="utf-8")
+    _, funcs = report_json(tmp_path, ["-p", "mypkg.cli", "-m", "mypkg.cli"])
+    assert list(funcs) == ["go"]
+    assert funcs["go"]["filename"] == str(tmp_path / "mypkg" / "cli.py")
