@@ -278,3 +278,27 @@ def test_child_config_variable_unset_does_nothing(folder):
     p = run_python(["-c", "import builtins, sys; print(hasattr(builtins, 'profile'), "
                     "'memline' in sys.modules)"], cwd=folder, env=env)
     assert p.stdout == "False False\n", p.stderr
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_children_apply_the_selection(folder, method):
+    """-p names code in a module the workers import: they profile it too
+    (MEMLINE_CHILD carries the selectors), without any decorator."""
+    write(folder / "jobs.py", '''\
+def work(x):
+    buf = bytearray(1000)
+    return len(buf) + x
+''')
+    write(folder / "sel.py", '''\
+import sys
+import multiprocessing as mp
+import jobs
+
+if __name__ == "__main__":
+    with mp.get_context(sys.argv[1]).Pool(2) as pool:
+        pool.map(jobs.work, range(100))
+''')
+    p = memline(folder, "-p", "jobs", "sel.py", method)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == ""
+    assert block_of(p.stdout, "work").row("buf = bytearray").occurrences == 100
