@@ -251,21 +251,28 @@ def _after_fork():
         _hub.forget()
         _hub = None
     _sending = threading.Lock()  # another thread may have held it at the fork
+    if _wake_fds:
+        # The parent's watcher pipe: a signal this process gets must never
+        # be written there, where the parent's watcher would take it for
+        # its own SIGTERM.  First thing after the fork; a new one follows.
+        try:
+            signal.set_wakeup_fd(-1)
+        except (ValueError, OSError):
+            pass
+        for fd in _wake_fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        _wake_fds = ()
     if _child is None:
         return
-    inherited = _wake_fds
     if _child.sock is not None:
         _close(_child.sock)
         _child.sock = None
     _child.prof.clear()
     _child.connect()
     _arm_signals()
-    if _wake_fds is not inherited:  # the parent's watcher pipe, now replaced
-        for fd in inherited:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
     util = sys.modules.get("multiprocessing.util")
     if util is not None:
         # multiprocessing clears its finalizers in a new process, then runs
