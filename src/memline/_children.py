@@ -223,6 +223,17 @@ def _watch_signals():
     threading.Thread(target=watch, name="memline-signals", daemon=True).start()
 
 
+def rearm():
+    """In a multiprocessing child before its target runs (the preparation
+    data's hook, memline._install_passthrough): the fork server's child
+    resets the wakeup fd after memline's at-fork hook set it; set it again."""
+    try:
+        if _wake_fds and signal.getsignal(signal.SIGTERM) is _on_term:
+            signal.set_wakeup_fd(_wake_fds[1], warn_on_full_buffer=False)
+    except (ValueError, OSError):
+        pass
+
+
 def _arm_signals():
     """SIGTERM sends the table first, where the disposition is the default
     or the root's own report handler inherited over fork."""
