@@ -132,6 +132,19 @@ static void keep_lines(PyFrameObject *frame)
         compat_frame_set_trace_lines(frame, 1);
 }
 
+/* Our profile hook back in ts's profile slot: into an empty slot, or
+ * with the profiler that took the slot (cProfile.enable) linked behind it. */
+static void keep_profile_hook(PyThreadState *ts)
+{
+    Py_tracefunc profile = compat_profile_hook(ts);
+    if (profile == NULL) {
+        set_profile(on_profile);
+        chain_own(CHAIN_PROFILE);
+    } else if (profile != on_profile) {
+        chain_adopt(ts, CHAIN_PROFILE, on_profile);
+    }
+}
+
 static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     if (what == PyTrace_LINE) {
@@ -150,14 +163,7 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
         /* Inside profiled code (the legacy mode), our profile hook sees
          * this event next: a profiler that took its slot (cProfile.enable)
          * is linked behind it, and one that let go leaves it to us again. */
-        PyThreadState *ts = PyThreadState_Get();
-        Py_tracefunc profile = compat_profile_hook(ts);
-        if (profile == NULL) {
-            set_profile(on_profile);
-            chain_own(CHAIN_PROFILE);
-        } else if (profile != on_profile) {
-            chain_adopt(ts, CHAIN_PROFILE, on_profile);
-        }
+        keep_profile_hook(PyThreadState_Get());
     }
     if (ML_HOOKS_SWAP_IN_PLACE && (what == PyTrace_CALL || what == PyTrace_RETURN)) {
         PyThreadState *ts = PyThreadState_Get();
@@ -245,13 +251,7 @@ void legacy_lines(int on)
 void legacy_take_back_lines(void)
 {
     PyThreadState *ts = PyThreadState_Get();
-    Py_tracefunc profile = compat_profile_hook(ts);
-    if (profile == NULL) {
-        set_profile(on_profile);
-        chain_own(CHAIN_PROFILE);
-    } else if (profile != on_profile) {
-        chain_adopt(ts, CHAIN_PROFILE, on_profile);
-    }
+    keep_profile_hook(ts);
     if (lines_wanted || compat_trace_hook(ts) == NULL || compat_trace_hook(ts) == on_trace)
         legacy_lines(1);
     else
