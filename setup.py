@@ -11,6 +11,7 @@ import glob
 import os
 
 from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -43,6 +44,24 @@ def flag_set(name):
     return os.environ.get(name, "") not in ("", "0")
 
 
+class build_py_pth(build_py):
+    """Also puts memline-children.pth at the top of the wheel, so that it
+    lands in site-packages: at every interpreter start it sets a process up
+    as a child of `python -m memline` when MEMLINE_CHILD is set, and does
+    nothing else (docs/processes.md)."""
+
+    PTH = "memline-children.pth"
+
+    def run(self):
+        super().run()
+        self.copy_file(os.path.join(HERE, "src", self.PTH),
+                       os.path.join(self.build_lib, self.PTH), preserve_mode=0)
+
+    def get_outputs(self, include_bytecode=1):
+        return super().get_outputs(include_bytecode) + [
+            os.path.join(self.build_lib, self.PTH)]
+
+
 config = read_config(os.path.join(HERE, "build.cfg"))
 cflags = (config["CSTD"] + " " + config["WARN"] + " " + config["OPT"]).split()
 ldflags = []
@@ -62,6 +81,7 @@ headers = sorted({os.path.relpath(h, HERE) for d in {os.path.dirname(c) for c in
 
 setup(
     version=config["VERSION"],
+    cmdclass={"build_py": build_py_pth},
     options=options,
     ext_modules=[
         Extension(

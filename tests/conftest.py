@@ -18,6 +18,7 @@ TRACED = (
     "integration/heap/",
     "integration/cli/test_profile_cli.py",
     "integration/coexist/",
+    "integration/procs/",
     "integration/select/",
     "unit/binding/test_heap_hooks.py",
     "unit/binding/test_engine_rule.py",

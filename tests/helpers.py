@@ -137,7 +137,8 @@ class Block:
     ``Filename:`` line through the two blank lines that end it (or through
     its last row, in a stripped report)."""
 
-    def __init__(self, filename, header, rule, rows, text):
+    def __init__(self, filename, header, rule, rows, text, note=None):
+        self.note = note  # the line under Filename: of a run of several processes
         self.filename = filename
         self.header = header
         self.rule = rule
@@ -209,7 +210,8 @@ def parse_report(text, stripped=False):
     """Every block of text (memline's report or memory_profiler's), in
     order.  Lines outside blocks (the program's own output) are skipped; a
     malformed block raises AssertionError.  The framing is checked here:
-    blank line after ``Filename:``, a known header, a rule of '=' as long as
+    blank line after ``Filename:`` (or after its Processes:/Process: line
+    in a run of several processes, kept as ``note``), a known header, a rule of '=' as long as
     the header, rows, then exactly two blank lines.  With stripped (text is
     a report with its end stripped, as %mprun shows and writes it) the last
     block may end with its last row instead."""
@@ -226,6 +228,11 @@ def parse_report(text, stripped=False):
         start = i
         filename = lines[i].rstrip("\n")[len("Filename: "):]
         assert i + 3 < len(lines), "truncated block at the end of\n%s" % text
+        note = None
+        if lines[i + 1].startswith(("Processes: ", "Process: ")):
+            # several processes' run (docs/processes.md): whose table it is
+            note = lines[i + 1].rstrip("\n")
+            i += 1
         assert lines[i + 1] == "\n", "no blank line after %r" % lines[i]
         header, rule = lines[i + 2].rstrip("\n"), lines[i + 3].rstrip("\n")
         assert header in HEADERS, "unknown header %r" % header
@@ -240,7 +247,7 @@ def parse_report(text, stripped=False):
             assert lines[i:i + 2] == ["\n", "\n"], (
                 "block of %s does not end with two blank lines:\n%s" % (filename, text))
             i += 2
-        blocks.append(Block(filename, header, rule, rows, "".join(lines[start:i])))
+        blocks.append(Block(filename, header, rule, rows, "".join(lines[start:i]), note))
     return blocks
 
 

@@ -5,6 +5,7 @@
 #include <Python.h>
 
 #include "backend.h"
+#include "children.h"
 #include "compat.h"
 #include "core/memsrc.h"
 #include "core/mlerr.h"
@@ -375,7 +376,7 @@ PyMODINIT_FUNC PyInit__memline(void)
     if (pyutil_init(m) < 0 || PyModule_AddStringConstant(m, "__version__", MEMLINE_VERSION) < 0 ||
         engine_init() < 0 || heaphook_init() < 0 || native_init() < 0 || tracer_init(m) < 0 ||
         proftype_init(m) < 0 || wrapper_init_type(m) < 0 || stamper_init_type(m) < 0 ||
-        greenlets_init() < 0 || chain_init() < 0) {
+        greenlets_init() < 0 || chain_init() < 0 || children_init(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

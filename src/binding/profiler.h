@@ -12,6 +12,8 @@
 #include <Python.h>
 
 #include "core/linetab.h"
+#include "core/report.h"
+#include "core/sbuf.h"
 #include "engine.h"
 
 /* Invariant: every code object in codes is registered with the engine for
@@ -33,6 +35,9 @@ typedef struct MLProfiler {
      * while this profiler was on: its level at enable, and the highest rise
      * and the net change over every session. */
     int64_t foreign_start, foreign_peak, foreign_net;
+    int merging;          /* children's tables are being merged into tab */
+    int merged;           /* then: how many processes ran the code tab holds
+                             (this one, and its children, children.c) */
     PyObject *weakreflist;
 } MLProfiler;
 
@@ -76,6 +81,12 @@ void profiler_disable_by_count(MLProfiler *prof);
  * style; native_columns adds Native incr and Native peak.  Returns 0, or
  * -1 with an exception set. */
 int profiler_show(MLProfiler *prof, PyObject *stream, int precision, int native_columns);
+
+/* One function's table to stream; note, when not NULL, is a line written
+ * under its Filename: line.  b is scratch space.  Returns 0, or -1 with an
+ * exception set. */
+int profiler_show_func(PyObject *stream, PyObject *linecache, const linefunc *fn,
+                       const report_fmt *fmt, sbuf *b, const char *note);
 
 /* Whether any line of fn ran (memory_profiler leaves such functions out). */
 int profiler_func_ran(const linefunc *fn);

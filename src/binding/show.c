@@ -10,6 +10,7 @@
 #include "compat.h"
 #include "heaphook.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,8 +57,8 @@ int profiler_func_ran(const linefunc *fn)
 
 /* One function's block.  Writes happen piece by piece, as memory_profiler's
  * do, so LogFile's per-row filtering keeps working. */
-static int show_func(PyObject *stream, PyObject *linecache, const linefunc *fn,
-                     const report_fmt *fmt, sbuf *b)
+int profiler_show_func(PyObject *stream, PyObject *linecache, const linefunc *fn,
+                       const report_fmt *fmt, sbuf *b, const char *note)
 {
     PyObject *name = PyUnicode_DecodeFSDefault(fn->filename); /* the code's own */
     PyObject *lines = name ? PyObject_CallMethod(linecache, "getlines", "O", name) : NULL;
@@ -69,7 +70,13 @@ static int show_func(PyObject *stream, PyObject *linecache, const linefunc *fn,
         PyErr_SetString(PyExc_TypeError, "linecache.getlines did not return a list");
         goto done;
     }
-    if (report_filename(b, fn->filename) != ML_OK || write_sbuf(stream, b) < 0)
+    if (report_filename(b, fn->filename) != ML_OK)
+        goto oom_or_fail;
+    /* Several processes' table: one line under Filename: says whose
+     * (children.c), before the blank line that ends the header. */
+    if (note && (b->len--, sbuf_printf(b, "%s\n\n", note) != ML_OK))
+        goto oom_or_fail;
+    if (write_sbuf(stream, b) < 0)
         goto oom_or_fail;
     if (report_header(b, fmt) != ML_OK || write_sbuf(stream, b) < 0)
         goto oom_or_fail;
@@ -159,7 +166,12 @@ int profiler_show(MLProfiler *prof, PyObject *stream, int precision, int native_
          * alone, when nothing was seen) says this function's is partial. */
         if (fn->incomplete && write_note(stream, fn) < 0)
             goto done;
-        if (profiler_func_ran(fn) && show_func(stream, linecache, fn, &fmt, &b) < 0)
+        char note[64];
+        if (prof->merged > 1)
+            snprintf(note, sizeof note, "Processes: %d of %d", fn->processes, prof->merged);
+        if (profiler_func_ran(fn) &&
+            profiler_show_func(stream, linecache, fn, &fmt, &b,
+                               prof->merged > 1 ? note : NULL) < 0)
             goto done;
     }
     if (prof->native_seen && prof->foreign_peak >= FOREIGN_SHOWN &&

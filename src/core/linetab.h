@@ -38,6 +38,8 @@ typedef struct linefunc {
     linestat *rows;
     int incomplete; /* some call's events were lost (another tool took the
                        hook): the report says so */
+    int processes;  /* how many processes' tables were merged into this one
+                       (repmerge.h); 0 when it was never merged */
 } linefunc;
 
 typedef struct linetab linetab;

@@ -95,6 +95,8 @@ def _install_passthrough():
     import builtins
     if not hasattr(builtins, "profile"):
         builtins.profile = _passthrough
+    from memline import _children
+    _children.rearm()  # docs/processes.md
 
 
 class _ChildSetup:

@@ -179,6 +179,9 @@ def _parser():
     p.add_argument("--script-lines", action="store_true",
                    help="as --script, and the program's top-level code too (a table "
                         "named <module>)")
+    p.add_argument("--per-process", action="store_true",
+                   help="one table per process (this one and each child that ran profiled "
+                        "code) instead of their tables merged (docs/processes.md)")
     p.add_argument("-m", dest="module", metavar="MODULE",
                    help="run MODULE as a module, as python -m does")
     # memline run's handshake: a byte on this descriptor once the program
@@ -388,6 +391,9 @@ def _outputs(opts):
             outputs.append((fmt, opts.outfile))
             opts.outfile = None
             opts.text_report = False
+    if opts.per_process and opts.timestamp:
+        raise _UsageError("--timestamp writes FUNC lines, not a line report: it does not go "
+                          "with --per-process")
     if outputs and opts.timestamp:
         raise _UsageError("--timestamp writes FUNC lines, not a line report: it does not go "
                           "with --json, --html or -o FILE.json/.html")
@@ -486,7 +492,7 @@ def _say_ready(fd):
 
 
 def _profile_program(opts, command_line):
-    from memline import LineProfiler, TimeStamper, show_results
+    from memline import LineProfiler, TimeStamper, _children, show_results
     if not 0 <= opts.precision <= 12:
         raise _UsageError("--precision must be between 0 and 12")
     outputs = _outputs(opts)
@@ -525,6 +531,9 @@ def _profile_program(opts, command_line):
             print("memline: warning: no heap columns: %s" % heap["unavailable_reason"],
                   file=sys.stderr)
         builtins.profile = prof
+        if not opts.timestamp:  # children profile too (docs/processes.md)
+            _children.start_root(prof, opts.backend, False if opts.no_native else None,
+                                 _child_selection(opts, sel, run))
         if sel is not None:
             sel.attach(prof)
             run = functools.partial(run, before=functools.partial(sel.add_main_code,
@@ -555,6 +564,10 @@ def _profile_program(opts, command_line):
         sys.stdout.flush()
     except (OSError, ValueError, AttributeError):
         pass
+    kids = _children.finish_root(prof)
+    per_process = (kids.per_process_text(prof, opts.precision, opts.native_columns)
+                   if opts.per_process else None)
+    kids.merge(prof)
     try:
         # First, so that a closed stdout does not cost them.
         _write_outputs(prof, outputs, opts.precision, command_line)
@@ -570,8 +583,12 @@ def _profile_program(opts, command_line):
         elif opts.timestamp:
             prof.show_results(stream=stream)
         elif opts.text_report:
-            show_results(prof, stream=stream, precision=opts.precision,
-                         native_columns=opts.native_columns)
+            if per_process is not None:
+                stream.write(per_process)
+            else:
+                show_results(prof, stream=stream, precision=opts.precision,
+                             native_columns=opts.native_columns)
+            stream.write(kids.notes())
         if out:
             out.close()
         else:
@@ -604,6 +621,14 @@ def _selection(opts, run):
         return Selection(opts.select, script=script, script_lines=opts.script_lines)
     except ValueError as e:
         raise _UsageError(str(e)) from None
+
+
+def _child_selection(opts, sel, run):
+    """What the children need to select the same code (docs/processes.md)."""
+    if sel is None:
+        return None
+    return {"targets": sel.spec(), "script_lines": opts.script_lines,
+            "script": run.path if (opts.script or opts.script_lines) else None}
 
 
 def _drop_output(out):
