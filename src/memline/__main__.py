@@ -62,9 +62,10 @@ class _StopSignals:
         # A forked child (a multiprocessing worker) is the program's, not
         # memline's: its SIGTERM must kill it at once, as Pool.terminate
         # expects; unwinding it instead can leave it waiting on a lock its
-        # dead sibling held.
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self._release)
+        # dead sibling held.  The guard holds a SIGTERM that comes before
+        # the release.
+        from memline import _forkguard
+        _forkguard.after_in_child(self._release)
 
     def _release(self):
         for name in self.NAMES + ("SIGINT",):

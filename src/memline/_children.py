@@ -20,6 +20,8 @@ import socket
 import sys
 import threading
 
+from memline import _forkguard
+
 ENV = "MEMLINE_CHILD"
 # How long the root waits, at its report, for children still running.
 WAIT_SECONDS = 2.0
@@ -130,8 +132,11 @@ def start_from_env():
     _apply_selection(config, prof)
     _arm()
     if helper is None:  # the fork server's own process sends nothing; its forks do
-        _child.connect()
-        _arm_signals()
+        # A SIGTERM between the connection and its handler would end the
+        # process with the connection open and no table: held till then.
+        with _forkguard.held():
+            _child.connect()
+            _arm_signals()
     import atexit
     atexit.register(_at_exit)
 
@@ -251,7 +256,7 @@ def _arm():
     global _armed
     if not _armed:
         _armed = True
-        os.register_at_fork(after_in_child=_after_fork)
+        _forkguard.after_in_child(_after_fork)
 
 
 def _after_fork():

@@ -134,6 +134,47 @@ if __name__ == "__main__":
     assert "Processes lost" not in p.stdout
 
 
+def test_sigterm_while_children_start(folder):
+    """A SIGTERM that comes while a fork child is still being set up (what
+    Pool.terminate sends to a worker still starting) is held until the
+    child's own handlers are in: it never runs memline's report handler in
+    the child, never reaches the parent, and never loses a table.  Half the
+    children are killed at once, half once work(1) has run in them."""
+    write(folder / "forkkill.py", WORK + '''
+import signal
+import time
+import warnings
+
+warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: "multi-threaded"
+if __name__ == "__main__":
+    work(0)
+    killed = 0
+    for i in range(40):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            work(1)
+            os.write(w, b"x")
+            time.sleep(60)
+            os._exit(0)
+        os.close(w)
+        if i % 2:
+            os.read(r, 1)
+        os.close(r)
+        os.kill(pid, signal.SIGTERM)
+        _, status = os.waitpid(pid, 0)
+        killed += os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
+    print("killed", killed)
+''')
+    p = memline(folder, "forkkill.py")
+    assert p.returncode == 0, p.stderr
+    assert "killed 40\n" in p.stdout
+    assert "Traceback" not in p.stderr and "_Stopped" not in p.stderr, p.stderr
+    assert "Processes lost" not in p.stdout and "still running" not in p.stdout
+    ran = block_of(p.stdout, "work").row("buf = bytearray").occurrences
+    assert 1 + 20 <= ran <= 1 + 40
+
+
 def test_worker_killed_with_sigkill(folder):
     """The killed worker loses its own table, and only that: the report
     says one process was lost, and the other pool's figures are whole."""
