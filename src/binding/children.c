@@ -86,6 +86,23 @@ static PyObject *merge_child(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* _children_missing(prof, lost, running): how many children sent no
+ * table and how many were still running, for the JSON and HTML reports. */
+static PyObject *children_missing(PyObject *module, PyObject *args)
+{
+    (void)module;
+    PyObject *prof;
+    long long lost, running;
+    if (!PyArg_ParseTuple(args, "O!LL:_children_missing", &MLProfiler_Type, &prof, &lost,
+                          &running))
+        return NULL;
+    if (lost < 0 || running < 0)
+        return PyErr_Format(PyExc_ValueError, "negative process count");
+    ((MLProfiler *)prof)->lost = lost;
+    ((MLProfiler *)prof)->running = running;
+    Py_RETURN_NONE;
+}
+
 /* The functions that ran of tab (or, when tab is NULL, of view), each
  * table with note under its Filename:.  Returns 0, or -1 with an exception
  * set. */
@@ -168,6 +185,9 @@ static PyObject *die_by_signal(PyObject *module, PyObject *arg)
 }
 
 static PyMethodDef children_methods[] = {
+    {"_children_missing", children_missing, METH_VARARGS,
+     "_children_missing(prof, lost, running): the children that sent no table, and those\n"
+     "still running at the report, for the JSON and HTML reports."},
     {"_die_by_signal", die_by_signal, METH_O,
      "_die_by_signal(signum): ends the process by signum's default action, from any thread."},
     {"_merge_child", merge_child, METH_VARARGS,

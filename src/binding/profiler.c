@@ -264,6 +264,7 @@ void profiler_clear(MLProfiler *prof)
 {
     linetab_reset(prof->tab);
     prof->merging = prof->merged = 0;
+    prof->lost = prof->running = 0;
     prof->foreign_peak = prof->foreign_net = 0;
     prof->native_seen = prof->native_on;
 }

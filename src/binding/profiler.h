@@ -38,6 +38,8 @@ typedef struct MLProfiler {
     int merging;          /* children's tables are being merged into tab */
     int merged;           /* then: how many processes ran the code tab holds
                              (this one, and its children, children.c) */
+    int64_t lost, running; /* children that sent no table, or were still
+                              running at the report (children.c) */
     PyObject *weakreflist;
 } MLProfiler;
 

@@ -183,7 +183,8 @@ PyObject *render_report(MLProfiler *prof, int format, int precision, int fragmen
     repview v = {{MEMLINE_VERSION, version, backend_name(prof->backend),
                   report_json_timestamp(stamp, (int64_t)time(NULL)),
                   (const char *const *)g.argv, g.argc, process_count(prof),
-                  prof->client.probe.children, heaphook_unavailable() == NULL},
+                  prof->client.probe.children, heaphook_unavailable() == NULL,
+                  prof->merging ? prof->merged : 1, prof->lost, prof->running},
                  g.funcs, g.nfuncs};
     int rc;
     if (format == RENDER_JSON) {

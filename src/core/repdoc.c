@@ -112,6 +112,14 @@ static int load_line(const json_value *lv, int expect, linestat *s, const char *
     return rc;
 }
 
+/* A count, which reports written before memline counted processes lack:
+ * v when it is an integer in 0..INT32_MAX, else dflt. */
+static int64_t count_of(const json_value *v, int64_t dflt)
+{
+    return v && v->type == JSON_NUMBER && v->is_int && v->i >= 0 && v->i <= INT32_MAX ? v->i
+                                                                                     : dflt;
+}
+
 static int load_func(repdoc *doc, const json_value *fv, size_t fi, int heap, repdoc_err *err)
 {
     const json_value *file = json_get(fv, "filename"), *name = json_get(fv, "name");
@@ -133,6 +141,9 @@ static int load_func(repdoc *doc, const json_value *fv, size_t fi, int heap, rep
     const char **src = ml_calloc(lines->count, sizeof *src);
     if (!src)
         return ML_ENOMEM;
+    fn->processes = (int)count_of(json_get(fv, "processes"), 1);
+    const json_value *partial = json_get(fv, "incomplete");
+    fn->incomplete = partial && partial->type == JSON_TRUE;
     doc->funcs[fi].fn = fn;
     doc->funcs[fi].src = src;
     for (size_t li = 0; rc == ML_OK && li < lines->count; li++)
@@ -156,6 +167,9 @@ static int load_meta(repdoc *doc, const json_value *root, repdoc_err *err)
     m->timestamp = str_or_null(json_get(root, "timestamp"));
     m->process_count = pc && pc->type == JSON_NUMBER && pc->is_int ? pc->i : 1;
     m->include_children = ch && ch->type == JSON_TRUE;
+    m->processes = count_of(json_get(root, "processes"), 1);
+    m->processes_lost = count_of(json_get(root, "processes_lost"), 0);
+    m->processes_running = count_of(json_get(root, "processes_still_running"), 0);
     if (argv && argv->type == JSON_ARRAY && argv->count) {
         doc->argv = ml_calloc(argv->count, sizeof *doc->argv);
         if (!doc->argv)

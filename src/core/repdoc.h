@@ -29,6 +29,10 @@ typedef struct repmeta {
     int64_t process_count;    /* processes Mem usage covers, when written */
     int include_children;
     int heap;                 /* the heap columns were measured */
+    /* Child processes (docs/processes.md): how many processes' profiled
+     * code the tables hold (0 when unknown: read as 1), and how many ended
+     * without sending their tables or were still running at the report. */
+    int64_t processes, processes_lost, processes_running;
 } repmeta;
 
 /* Invariant: src has fn->nlines entries; src[i] is line fn->first + i

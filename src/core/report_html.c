@@ -109,9 +109,22 @@ static void header_row(repw *w, int heap, int native)
                  "</tr></thead>\n");
 }
 
-static void func_html(repw *w, const repfunc *f, size_t index, const char *prefix,
-                      const scales *sc, int heap, int p)
+/* What the text report says over a function's table: that it lacks lines
+ * (events lost to another tool), and how many processes ran it. */
+static void func_notes(repw *w, const linefunc *fn, const repmeta *m)
 {
+    if (fn->incomplete)
+        repw_puts(w, "<p class=\"mlr-warn\">incomplete: some calls lost their events to "
+                     "another tool; the table below lacks lines</p>\n");
+    if (m->processes > 1)
+        repw_printf(w, "<p class=\"mlr-meta\">Processes: %d of %lld</p>\n",
+                    fn->processes > 0 ? fn->processes : 1, (long long)m->processes);
+}
+
+static void func_html(repw *w, const repfunc *f, size_t index, const char *prefix,
+                      const scales *sc, const repmeta *m, int p)
+{
+    int heap = m->heap;
     const linefunc *fn = f->fn;
     int worst[REPORT_HTML_WORST];
     worst_of(fn, heap, worst);
@@ -119,7 +132,9 @@ static void func_html(repw *w, const repfunc *f, size_t index, const char *prefi
     repw_html(w, fn->name);
     repw_puts(w, "<span class=\"mlr-file\">");
     repw_html(w, fn->filename);
-    repw_printf(w, ", line %d</span></h2>\n<table class=\"mlr-lines\">\n", fn->first);
+    repw_printf(w, ", line %d</span></h2>\n", fn->first);
+    func_notes(w, fn, m);
+    repw_puts(w, "<table class=\"mlr-lines\">\n");
     header_row(w, heap, sc->native);
     repw_puts(w, "<tbody>\n");
     for (int i = 0; i < fn->nlines; i++) {
@@ -237,7 +252,7 @@ int report_html(sbuf *out, const repview *v, const report_html_opts *o)
     else
         summary(&w, v, order, prefix, p);
     for (size_t i = 0; i < v->nfuncs; i++)
-        func_html(&w, &v->funcs[i], i, prefix, &sc, v->meta.heap, p);
+        func_html(&w, &v->funcs[i], i, prefix, &sc, &v->meta, p);
     rhtml_close(&w, o->fragment);
     ml_free(order);
     if (w.rc != ML_OK) {

@@ -26,6 +26,7 @@ const char rhtml_css[] =
     ".mlr h2 .mlr-file{font-weight:normal;color:var(--mute);font-size:13px;margin-left:8px}\n"
     ".mlr .mlr-meta{color:var(--mute);margin:0 0 4px}\n"
     ".mlr .mlr-meta code{color:var(--fg)}\n"
+    ".mlr .mlr-warn{color:var(--mark);font-weight:600;margin:4px 0}\n"
     ".mlr a{color:var(--peak)}\n"
     ".mlr table{border-collapse:collapse;margin:6px 0}\n"
     ".mlr th{background:var(--head);text-align:right;font-weight:600;padding:4px 8px;"
@@ -173,7 +174,16 @@ void rhtml_meta(repw *w, const repmeta *m)
     }
     if (!m->heap)
         repw_puts(w, " &middot; no heap columns");
+    if (m->processes > 1)
+        repw_printf(w, " &middot; profiled code ran in %lld processes", (long long)m->processes);
     repw_puts(w, "</p>\n");
+    /* the text report's lines after the tables, where they are seen first */
+    if (m->processes_lost > 0)
+        repw_printf(w, "<p class=\"mlr-warn\">Processes lost: %lld (ended before sending their "
+                       "tables; killed by a signal?)</p>\n", (long long)m->processes_lost);
+    if (m->processes_running > 0)
+        repw_printf(w, "<p class=\"mlr-warn\">Processes still running at the report: %lld "
+                       "(their tables are not in it)</p>\n", (long long)m->processes_running);
 }
 
 void rhtml_bar(repw *w, int64_t v, int64_t scale, const char *cls, int precision, int sign,

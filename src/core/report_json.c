@@ -49,7 +49,10 @@ static void func_json(repw *w, const repfunc *f, int heap)
     repw_json(w, fn->filename);
     repw_puts(w, ",\n      \"name\": ");
     repw_json(w, fn->name);
-    repw_printf(w, ",\n      \"first_line\": %d,\n      \"lines\": [\n", fn->first);
+    repw_printf(w, ",\n      \"first_line\": %d,\n      \"processes\": %d,\n"
+                   "      \"incomplete\": %s,\n      \"lines\": [\n",
+                fn->first, fn->processes > 0 ? fn->processes : 1,
+                fn->incomplete ? "true" : "false");
     for (int i = 0; i < fn->nlines; i++) {
         line_json(w, fn->first + i, &fn->rows[i], f->src[i], heap);
         repw_puts(w, i + 1 < fn->nlines ? ",\n" : "\n");
@@ -79,6 +82,10 @@ int report_json(sbuf *out, const repview *v)
                 (long long)m->process_count, m->include_children ? "true" : "false",
                 m->heap ? "true" : "false");
     repw_json(&w, m->timestamp);
+    repw_printf(&w, ",\n  \"processes\": %lld,\n  \"processes_lost\": %lld,\n"
+                    "  \"processes_still_running\": %lld",
+                (long long)(m->processes > 0 ? m->processes : 1), (long long)m->processes_lost,
+                (long long)m->processes_running);
     repw_puts(&w, ",\n  \"functions\": [\n");
     for (size_t i = 0; i < v->nfuncs; i++) {
         func_json(&w, &v->funcs[i], m->heap);

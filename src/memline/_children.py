@@ -491,6 +491,7 @@ class Finished:
             except ValueError:
                 self.lost += 1
         self.tables = good
+        _memline._children_missing(prof, self.lost, self.running)
 
     def notes(self):
         """The lines after the report: processes lost, and not waited for."""

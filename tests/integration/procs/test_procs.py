@@ -199,13 +199,21 @@ if __name__ == "__main__":
     with mp.get_context("fork").Pool(2) as pool:
         pool.map(work, range(100))
 ''')
-    p = memline(folder, "kill.py")
+    p = memline(folder, "--json", "out.json", "--html", "out.html", "kill.py")
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("broken\n")
     assert block_of(p.stdout, "work").row("buf = bytearray").occurrences == 100
     assert "def doomed" not in p.stdout  # it ran only in the killed worker
     assert p.stdout.endswith(LOST + "\n\n")
     assert p.stdout.count("Processes lost") == 1
+    # the JSON and HTML reports say it too
+    doc = json.loads((folder / "out.json").read_text())
+    assert (doc["processes_lost"], doc["processes_still_running"]) == (1, 0)
+    assert [f["name"] for f in doc["functions"]] == ["work"]
+    page = (folder / "out.html").read_text()
+    assert '<p class="mlr-warn">%s</p>' % LOST in page
+    os.unlink(folder / "out.json")
+    os.unlink(folder / "out.html")
 
 
 def test_subprocess_child(folder):
@@ -283,13 +291,23 @@ if __name__ == "__main__":
     with mp.get_context("fork").Pool(2) as pool:
         pool.map(work, range(40))
 ''')
-    p = memline(folder, "--json", "out.json", "j.py")
+    p = memline(folder, "--json", "out.json", "--html", "out.html", "j.py")
     assert p.returncode == 0, p.stderr
     doc = json.loads((folder / "out.json").read_text())
     (fn,) = [f for f in doc["functions"] if f["name"] == "work"]
     (line,) = [ln for ln in fn["lines"] if "bytearray" in ln["source"]]
     assert line["occurrences"] == 40
+    # the text report's Processes: N of M, in both other reports (only the
+    # workers ran work; one may have taken every task)
+    note = block_of(p.stdout, "work").note
+    n, m = map(int, PROCESSES.fullmatch(note).groups()) if note else (1, 1)
+    assert (fn["processes"], doc["processes"]) == (n, m) and 1 <= n == m <= 2
+    assert (doc["processes_lost"], doc["processes_still_running"]) == (0, 0)
+    page = (folder / "out.html").read_text()
+    assert page.count("<p class=\"mlr-meta\">Processes: %d of %d</p>" % (n, m)) == (m > 1)
+    assert "mlr-warn\">" not in page
     os.unlink(folder / "out.json")
+    os.unlink(folder / "out.html")
 
 
 def test_child_still_running_is_not_waited_for(folder):

@@ -52,11 +52,16 @@ static const char expected[] =
     "  \"include_children\": false,\n"
     "  \"heap_columns\": true,\n"
     "  \"timestamp\": \"2026-12-01T10:30:51Z\",\n"
+    "  \"processes\": 1,\n"
+    "  \"processes_lost\": 0,\n"
+    "  \"processes_still_running\": 0,\n"
     "  \"functions\": [\n"
     "    {\n"
     "      \"filename\": \"/a/\\\"b\\\".py\",\n"
     "      \"name\": \"C.f\",\n"
     "      \"first_line\": 9,\n"
+    "      \"processes\": 1,\n"
+    "      \"incomplete\": false,\n"
     "      \"lines\": [\n"
     "        {\"line\": 9, \"source\": \"@profile\", \"ran\": true, \"occurrences\": 1, "
     "\"mem_usage\": 1000, \"increment\": 0, \"heap_incr\": 0, \"heap_peak\": 0, "
@@ -104,6 +109,11 @@ TEST(round_trip_keeps_every_figure)
     linetab *tab = table();
     repfunc f;
     repview v = view_of(tab, &f, 1);
+    v.meta.processes = 3;
+    v.meta.processes_lost = 1;
+    v.meta.processes_running = 2;
+    linetab_get(tab, 0)->processes = 2;
+    linetab_get(tab, 0)->incomplete = 1;
     sbuf b = SBUF_INIT, again = SBUF_INIT;
     CHECK_EQ_INT(report_json(&b, &v), ML_OK);
     repdoc *doc;
@@ -114,6 +124,9 @@ TEST(round_trip_keeps_every_figure)
     CHECK_EQ_STR(back->funcs[0].src[2], src3[2]);
     CHECK_EQ_STR(back->meta.argv[3], "<x>");
     CHECK_EQ_INT(back->meta.heap, 1);
+    CHECK(back->meta.processes == 3 && back->meta.processes_lost == 1 &&
+          back->meta.processes_running == 2);
+    CHECK(back->funcs[0].fn->processes == 2 && back->funcs[0].fn->incomplete);
     const linestat *r = &back->funcs[0].fn->rows[2];
     CHECK(r->seen && r->occurrences == 100002 && r->mem_max == 20000000 &&
           r->mem_incr == -4096 && r->heap_incr == 32 && r->heap_peak == 4000920 &&
@@ -180,6 +193,10 @@ TEST(lenient_where_it_costs_nothing)
     CHECK_EQ_INT(repdoc_load(text, strlen(text), &doc, NULL), ML_OK);
     const repview *v = repdoc_view(doc);
     CHECK(v->meta.backend == NULL && v->meta.argc == 0 && v->meta.process_count == 1);
+    /* a report from before the process counts: one process, nothing missing */
+    CHECK(v->meta.processes == 1 && v->meta.processes_lost == 0 &&
+          v->meta.processes_running == 0);
+    CHECK(v->funcs[0].fn->processes == 1 && !v->funcs[0].fn->incomplete);
     CHECK(!v->funcs[0].fn->rows[0].seen && v->funcs[0].fn->rows[0].heap_peak == 0);
     CHECK_EQ_INT(v->funcs[0].fn->rows[0].occurrences, 1);
     repdoc_free(doc);

@@ -1,7 +1,8 @@
 /* test_report_html: the HTML line report's markup: bars scaled to the
  * largest figure, the worst lines marked, the summary ordered by peak, the
  * native columns only when there is something in them, no heap columns
- * when the run had none, the fragment form, escaping of everything from
+ * when the run had none, the process counts and incomplete tables, the
+ * fragment form, escaping of everything from
  * the program, and out-of-memory at every allocation. */
 #include "ctest.h"
 
@@ -123,6 +124,31 @@ TEST(without_heap_columns)
     CHECK(strstr(page, "<tr id=\"mlr-f1-l4\" data-tip") != NULL);
 }
 
+TEST(processes_and_incomplete_tables_are_said)
+{
+    repview v = setup(1);
+    const char *page = render(&v, 0, NULL);
+    /* one process, nothing lost: nothing more than before */
+    CHECK(strstr(page, "Processes") == NULL && strstr(page, "mlr-warn\"") == NULL);
+    v.meta.processes = 3;
+    v.meta.processes_lost = 1;
+    v.meta.processes_running = 2;
+    linetab_get(tab, 0)->processes = 2;
+    linetab_get(tab, 1)->incomplete = 1;
+    page = render(&v, 0, NULL);
+    CHECK(strstr(page, " &middot; profiled code ran in 3 processes</p>") != NULL);
+    CHECK(strstr(page, "<p class=\"mlr-warn\">Processes lost: 1 (ended before sending their "
+                       "tables; killed by a signal?)</p>") != NULL);
+    CHECK(strstr(page, "<p class=\"mlr-warn\">Processes still running at the report: 2 "
+                       "(their tables are not in it)</p>") != NULL);
+    /* under each function's heading: a ran in 2 of 3, b (never merged) in 1 */
+    CHECK(strstr(page, "line 1</span></h2>\n<p class=\"mlr-meta\">Processes: 2 of 3</p>") !=
+          NULL);
+    CHECK(strstr(page, "line 7</span></h2>\n<p class=\"mlr-warn\">incomplete: some calls "
+                       "lost their events to another tool; the table below lacks lines</p>\n"
+                       "<p class=\"mlr-meta\">Processes: 1 of 3</p>") != NULL);
+}
+
 TEST(fragment_and_prefix)
 {
     repview v = setup(1);
@@ -174,6 +200,7 @@ int main(void)
     RUN(bars_marks_and_summary);
     RUN(everything_from_the_program_is_escaped);
     RUN(without_heap_columns);
+    RUN(processes_and_incomplete_tables_are_said);
     RUN(fragment_and_prefix);
     RUN(escape_html_text);
     RUN(out_of_memory_at_every_allocation);
