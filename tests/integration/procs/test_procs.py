@@ -361,3 +361,81 @@ if __name__ == "__main__":
     assert p.returncode == 0, p.stderr
     assert p.stderr == ""
     assert block_of(p.stdout, "work").row("buf = bytearray").occurrences == 100
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_the_issues_example_a_package_and_its_pool_workers(folder, method):
+    """`python -m memline -p mypkg.work script.py`: mypkg.work's functions
+    and methods get line reports without one decorator, the lines its pool
+    workers ran included; the rest of mypkg is left alone."""
+    (folder / "mypkg").mkdir()
+    write(folder / "mypkg" / "__init__.py", "")
+    write(folder / "mypkg" / "other.py", "def untouched(x):\n    return x\n")
+    write(folder / "mypkg" / "work.py", '''\
+import multiprocessing as mp
+
+
+class Store:
+    def add(self, x):
+        block = bytearray(50_000)
+        return len(block) + x
+
+
+def task(x):
+    return Store().add(x)
+
+
+def run_all(method, n):
+    with mp.get_context(method).Pool(3) as pool:
+        return sum(pool.map(task, range(n)))
+''')
+    write(folder / "script.py", '''\
+import sys
+from mypkg import other, work
+
+if __name__ == "__main__":
+    other.untouched(1)
+    print(work.run_all(sys.argv[1], 300))
+''')
+    p = memline(folder, "-p", "mypkg.work", "script.py", method)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("%d\n" % (300 * 50_000 + 299 * 150))
+    assert "untouched" not in p.stdout
+    add = block_of(p.stdout, "add")
+    assert add.row("block = bytearray").occurrences == 300
+    assert block_of(p.stdout, "task").row("return Store().add(x)").occurrences == 300
+    # run_all ran in this process only
+    assert block_of(p.stdout, "run_all").row("return sum(").occurrences == 1
+    assert "Processes lost" not in p.stdout and "still running" not in p.stdout
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_script_lines_with_workers(folder, method):
+    """--script-lines on a script of module-level statements whose pool
+    runs one of the script's functions: the top-level statements ran once,
+    here (a spawned worker imports the file as __mp_main__ before the
+    selection can reach its top-level code, and a forked one never runs
+    them), and the function's lines add up over the workers."""
+    write(folder / "flat.py", '''\
+import sys
+import multiprocessing as mp
+def grow(x):
+    part = [x] * 1000
+    return len(part)
+data = list(range(200))
+if __name__ == "__main__":
+    with mp.get_context(sys.argv[1]).Pool(2) as pool:
+        total = sum(pool.map(grow, data))
+    print(total)
+''')
+    p = memline(folder, "--script-lines", "flat.py", method)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("200000\n")
+    module, grow = parse_report(p.stdout)
+    assert module.rows[0].source == "import sys"
+    assert module.row("data = list(range(200))").occurrences == 1
+    assert module.row("total = sum(").occurrences == 1
+    assert grow.rows[0].source == "def grow(x):"
+    assert grow.row("part = [x] * 1000").occurrences == 200
+    assert grow.row("return len(part)").occurrences == 200
+    assert "Processes lost" not in p.stdout
