@@ -493,7 +493,7 @@ def _say_ready(fd):
 
 
 def _profile_program(opts, command_line):
-    from memline import LineProfiler, TimeStamper, _children, show_results
+    from memline import LineProfiler, TimeStamper, _hub, show_results
     if not 0 <= opts.precision <= 12:
         raise _UsageError("--precision must be between 0 and 12")
     outputs = _outputs(opts)
@@ -533,7 +533,7 @@ def _profile_program(opts, command_line):
                   file=sys.stderr)
         builtins.profile = prof
         if not opts.timestamp:  # children profile too (docs/processes.md)
-            _children.start_root(prof, opts.backend, False if opts.no_native else None,
+            _hub.start_root(prof, opts.backend, False if opts.no_native else None,
                                  _child_selection(opts, sel, run))
         if sel is not None:
             sel.attach(prof)
@@ -565,7 +565,7 @@ def _profile_program(opts, command_line):
         sys.stdout.flush()
     except (OSError, ValueError, AttributeError):
         pass
-    kids = _children.finish_root(prof)
+    kids = _hub.finish_root(prof)
     per_process = (kids.per_process_text(prof, opts.precision, opts.native_columns)
                    if opts.per_process else None)
     kids.merge(prof)
