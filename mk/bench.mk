@@ -9,6 +9,9 @@
 # `make bench-pytest` runs that part alone.  And bench/select_overhead.py:
 # code that -p does not select, with some 2,400 functions selected, one, or
 # none (bench/select_results.md); `make bench-select` runs that part alone.
+# And bench/procs_overhead.py: pools of each start method and short-lived
+# workers under memline against plain python (bench/procs_results.md);
+# `make bench-procs` runs that part alone.
 
 BENCH_VENV ?= out/bench-venv$(PYTAG)
 BENCH_VPY := $(BENCH_VENV)/bin/python
@@ -17,7 +20,7 @@ FLOOR_EXT := $(FLOOR_DIR)/_floor$(EXT_SUFFIX)
 PY_INC := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_paths()['include'])")
 BENCH_ARGS ?=
 
-.PHONY: bench bench-quick bench-venv bench-install bench-pytest bench-select
+.PHONY: bench bench-quick bench-venv bench-install bench-pytest bench-select bench-procs
 
 $(FLOOR_EXT): bench/floor/floor.c
 	@mkdir -p $(dir $@)
@@ -46,6 +49,8 @@ bench: bench-install $(FLOOR_EXT)
 	$(BENCH_VPY) bench/pytest_overhead.py
 	@echo; echo "Many selected functions (-p), against none:"
 	$(BENCH_VPY) bench/select_overhead.py
+	@echo; echo "Child processes profiled, against plain python:"
+	$(BENCH_VPY) bench/procs_overhead.py
 
 bench-quick: bench-install $(FLOOR_EXT)
 	$(BENCH_VPY) bench/run.py --quick --floor-dir $(FLOOR_DIR) $(BENCH_ARGS)
@@ -55,6 +60,8 @@ bench-quick: bench-install $(FLOOR_EXT)
 	$(BENCH_VPY) bench/pytest_overhead.py --quick --out $(OUT)/bench/pytest_results.md
 	@echo; echo "Many selected functions (-p), against none:"
 	$(BENCH_VPY) bench/select_overhead.py --quick --out $(OUT)/bench/select_results.md
+	@echo; echo "Child processes profiled, against plain python:"
+	$(BENCH_VPY) bench/procs_overhead.py --quick --out $(OUT)/bench/procs_results.md
 
 # The pytest plugin's part alone.
 bench-pytest: bench-install
@@ -63,3 +70,7 @@ bench-pytest: bench-install
 # The selectors' part alone.
 bench-select: bench-install
 	$(BENCH_VPY) bench/select_overhead.py $(BENCH_ARGS)
+
+# The child processes' part alone.
+bench-procs: bench-install
+	$(BENCH_VPY) bench/procs_overhead.py $(BENCH_ARGS)
