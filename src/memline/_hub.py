@@ -205,7 +205,10 @@ class Finished:
 
     def merge(self, prof):
         """Adds the children's tables into prof's.  A table that is not a
-        report (cut short while its process died) counts as lost."""
+        report (cut short while its process died) counts as lost.  Without
+        children (--timestamp has none: prof is a TimeStamper) nothing."""
+        if not (self.tables or self.lost or self.running):
+            return
         from memline import _memline
         good = []
         for pid, doc in self.tables:
