@@ -229,7 +229,9 @@ subprocess.run([sys.executable, "-c", "pass"], check=True)  # runs no profiled c
     p = memline(folder, "parent.py")
     assert p.returncode == 0, p.stderr
     b = block_of(p.stdout, "work")
-    assert b.filename == str(folder / "child.py")
+    # the child's own co_filename: CPython 3.8 keeps the script's path as
+    # it was given, later versions make it absolute
+    assert b.filename == (str(folder / "child.py") if sys.version_info >= (3, 9) else "child.py")
     # only the child ran profiled code: one process, nothing changes
     assert b.note is None
     assert b.row("buf = bytearray").occurrences == 3
