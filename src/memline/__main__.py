@@ -534,7 +534,7 @@ def _profile_program(opts, command_line):
         builtins.profile = prof
         if not opts.timestamp:  # children profile too (docs/processes.md)
             _hub.start_root(prof, opts.backend, False if opts.no_native else None,
-                                 _child_selection(opts, sel, run))
+                            _child_selection(opts, sel, run))
         if sel is not None:
             sel.attach(prof)
             run = functools.partial(run, before=functools.partial(sel.add_main_code,
